@@ -1,0 +1,37 @@
+import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { Tenant } from '../../kernel/tenant';
+import { Account } from '../domain/account';
+import { AccountNotFound } from '../domain/rules';
+import { AccountProjection } from '../projection/account-projection';
+import { AccountReadModel } from '../projection/account-read-model.port';
+import { AccountRowCodec } from '../projection/account-row-codec';
+
+export class GetAccountQuery {
+  constructor(
+    readonly tenant: Tenant,
+    readonly accountId: string,
+    /** A write's position: the answer reflects at least that write (read-your-writes). */
+    readonly atLeastPosition?: bigint,
+  ) {}
+}
+
+export interface AccountView {
+  account: Account;
+  revision: bigint;
+}
+
+@QueryHandler(GetAccountQuery)
+export class GetAccountHandler implements IQueryHandler<GetAccountQuery, AccountView> {
+  constructor(
+    private readonly readModel: AccountReadModel,
+    private readonly projection: AccountProjection,
+    private readonly rows: AccountRowCodec,
+  ) {}
+
+  async execute({ tenant, accountId, atLeastPosition }: GetAccountQuery): Promise<AccountView> {
+    if (atLeastPosition !== undefined) await this.projection.waitFor(atLeastPosition);
+    const row = await this.readModel.get(tenant, accountId);
+    if (!row) throw AccountNotFound();
+    return { account: await this.rows.toAccount(row), revision: row.revision };
+  }
+}

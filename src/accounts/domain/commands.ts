@@ -1,0 +1,20 @@
+import { Tenant } from '../../kernel/tenant';
+import { AccountInput } from './shapes';
+
+// Commands carry everything decide needs, `now` included, so deciding is a pure function.
+
+export interface CreateAccount {
+  kind: 'CreateAccount';
+  account_id: string;
+  tenant: Tenant;
+  attributes: AccountInput & { entity_type: string };
+  now: string;
+}
+
+export interface UpdateAccount {
+  kind: 'UpdateAccount';
+  attributes: AccountInput;
+  now: string;
+}
+
+export type AccountCommand = CreateAccount | UpdateAccount;

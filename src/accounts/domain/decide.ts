@@ -1,0 +1,88 @@
+import { Account, EntityType, PersonalData, WRITABLE_FIELDS, WritableField } from './account';
+import { AccountCommand, CreateAccount, UpdateAccount } from './commands';
+import { AccountAlreadyExists, AccountNotFound, AccountRedacted } from './rules';
+import { ACCOUNT_CREATED, ACCOUNT_UPDATED, AccountEvent, AccountUpdated } from './events';
+import { AttributeProblem, InvalidAttributes } from './errors';
+import { mergePatch } from './merge-patch';
+import { AccountInput, toAddress, toBusiness, toContact, toIdentityNumbers, toPerson, toPersonalData } from './shapes';
+
+/** Pure business logic: given the current state and a command, the events it causes (or a refusal). */
+export function decide(command: AccountCommand, state: Account | null): AccountEvent[] {
+  switch (command.kind) {
+    case 'CreateAccount':
+      return create(command, state);
+    case 'UpdateAccount':
+      return update(command, state);
+  }
+}
+
+function create(command: CreateAccount, state: Account | null): AccountEvent[] {
+  if (state) throw AccountAlreadyExists(state.id);
+  const entityType = command.attributes.entity_type as EntityType;
+  const personal = toPersonalData(command.attributes, command.now);
+  const problems = entityTypeProblems(entityType, command.attributes);
+  if (problems.length) throw new InvalidAttributes(problems);
+  return [
+    {
+      type: ACCOUNT_CREATED,
+      data: {
+        account_id: command.account_id,
+        tenant: command.tenant,
+        entity_type: entityType,
+        external_id: command.attributes.external_id ?? null,
+        ...personal,
+        created_at: command.now,
+      },
+    },
+  ];
+}
+
+function update(command: UpdateAccount, state: Account | null): AccountEvent[] {
+  if (!state) throw AccountNotFound();
+  if (state.redacted_at) throw AccountRedacted();
+  const input = command.attributes;
+  const problems: AttributeProblem[] = [];
+  if (input.entity_type !== undefined && input.entity_type !== state.entity_type) {
+    problems.push({ path: 'entity_type', code: 'read_only_attribute', detail: 'entity_type cannot be changed after the account is created' });
+  }
+  problems.push(...entityTypeProblems(state.entity_type, input));
+  if (problems.length) throw new InvalidAttributes(problems);
+
+  const next = applyPatch(state, input, command.now);
+  const changed = WRITABLE_FIELDS.filter((field) => input[field] !== undefined && !sameValue(state[field], next[field]));
+  if (changed.length === 0) return [];
+  const data: AccountUpdated['data'] = { account_id: state.id, changed, updated_at: command.now };
+  for (const field of changed) Object.assign(data, { [field]: next[field] });
+  return [{ type: ACCOUNT_UPDATED, data }];
+}
+
+type Writable = Pick<PersonalData, Exclude<WritableField, 'external_id'>> & { external_id: string | null };
+
+function applyPatch(state: Account, input: AccountInput, now: string): Writable {
+  const merged = <K extends 'person' | 'business' | 'contact' | 'address'>(field: K) =>
+    input[field] === undefined ? state[field] : input[field] === null ? null : (mergePatch(state[field], input[field]) as never);
+  return {
+    external_id: input.external_id === undefined ? state.external_id : input.external_id,
+    person: toPerson(merged('person')),
+    business: toBusiness(merged('business')),
+    contact: toContact(merged('contact')),
+    address: toAddress(merged('address')),
+    identity_numbers:
+      input.identity_numbers === undefined ? state.identity_numbers : toIdentityNumbers(input.identity_numbers, state.identity_numbers, now),
+  };
+}
+
+/** `person` belongs on person accounts only, `business` on business accounts only. */
+export function entityTypeProblems(entityType: EntityType | string, input: AccountInput): AttributeProblem[] {
+  const problems: AttributeProblem[] = [];
+  if (entityType === 'business' && input.person != null) {
+    problems.push({ path: 'person', code: 'invalid_attribute', detail: 'person is only allowed on accounts with entity_type person' });
+  }
+  if (entityType === 'person' && input.business != null) {
+    problems.push({ path: 'business', code: 'invalid_attribute', detail: 'business is only allowed on accounts with entity_type business' });
+  }
+  return problems;
+}
+
+// Shapes are normalised with a fixed key order, so serialised equality is value equality.
+const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

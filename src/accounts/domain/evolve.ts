@@ -1,0 +1,44 @@
+import { Account, NO_PERSONAL_DATA, PERSONAL_FIELDS } from './account';
+import { ACCOUNT_CREATED, ACCOUNT_UPDATED, AccountEvent } from './events';
+
+/**
+ * Folds one event into the state. Personal fields may be missing from an event whose data key was
+ * destroyed (crypto-shredding); they then read as empty, which is what redaction means.
+ */
+export function evolve(state: Account | null, event: AccountEvent): Account | null {
+  switch (event.type) {
+    case ACCOUNT_CREATED: {
+      const d = event.data;
+      const personal = { ...NO_PERSONAL_DATA };
+      for (const field of PERSONAL_FIELDS) if (d[field] !== undefined) Object.assign(personal, { [field]: d[field] });
+      return {
+        id: d.account_id,
+        tenant: d.tenant,
+        status: 'pending',
+        external_id: d.external_id,
+        entity_type: d.entity_type,
+        ...personal,
+        sessions: [],
+        documents: [],
+        created_at: d.created_at,
+        updated_at: null,
+        redacted_at: null,
+      };
+    }
+    case ACCOUNT_UPDATED: {
+      if (!state) return state;
+      const next: Account = { ...state, updated_at: event.data.updated_at };
+      for (const field of event.data.changed) {
+        const value = event.data[field];
+        if (value !== undefined) Object.assign(next, { [field]: value });
+        else if (field !== 'external_id') Object.assign(next, { [field]: NO_PERSONAL_DATA[field] });
+      }
+      return next;
+    }
+  }
+}
+
+export function fold(events: Iterable<AccountEvent>, state: Account | null = null): Account | null {
+  for (const event of events) state = evolve(state, event);
+  return state;
+}

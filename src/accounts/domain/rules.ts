@@ -1,0 +1,11 @@
+import { AccountRuleViolation } from './errors';
+
+// The refusals of the account's rules, each with its stable client-facing code.
+
+export const AccountNotFound = () => new AccountRuleViolation('account_not_found', 'No account with this id exists');
+
+export const AccountAlreadyExists = (id: string) =>
+  new AccountRuleViolation('account_already_exists', 'An account with this id already exists', undefined, { account_id: id });
+
+export const AccountRedacted = () =>
+  new AccountRuleViolation('account_redacted', 'The account has been redacted and can no longer be changed');

@@ -1,0 +1,107 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { AttributeProblem } from '../domain/errors';
+import { entityTypeProblems } from '../domain/decide';
+import { AccountInput } from '../domain/shapes';
+import { attributePointer, errorObject, JsonApiError } from '../../http/jsonapi-error';
+import { AccountAttributesDto, CreateAccountAttributesDto, isCalendarDate } from './account-attributes.dto';
+
+// Reads a JSON:API request document for an account: first its envelope (SPEC §3.1, §3.3), then
+// every attribute rule at once, so one answer lists every problem with its source.pointer.
+
+export const ACCOUNT_TYPE = 'account';
+
+export function readCreateDocument(body: unknown, today: string): AccountInput & { entity_type: string } {
+  const data = readEnvelope(body);
+  if (data.id !== undefined) {
+    throw JsonApiError.of(403, 'client_generated_id', 'Account ids are made by the server: remove data.id', { source: { pointer: '/data/id' } });
+  }
+  const attributes = readAttributes(data, CreateAccountAttributesDto, today);
+  return attributes as AccountInput & { entity_type: string };
+}
+
+export function readUpdateDocument(body: unknown, accountId: string, today: string): AccountInput {
+  const data = readEnvelope(body);
+  if (data.id === undefined) throw JsonApiError.of(400, 'invalid_document', 'data.id is required and must equal the id in the path', { source: { pointer: '/data/id' } });
+  if (data.id !== accountId) {
+    throw JsonApiError.of(409, 'id_mismatch', 'data.id must equal the id in the path', { source: { pointer: '/data/id' } });
+  }
+  return readAttributes(data, AccountAttributesDto, today);
+}
+
+function readEnvelope(body: unknown): Record<string, unknown> {
+  if (!isObject(body) || !isObject(body.data)) {
+    throw JsonApiError.of(400, 'invalid_document', 'The body must be a JSON:API document with a data object', { source: { pointer: '/data' } });
+  }
+  const { data } = body;
+  if (data.type === undefined) throw JsonApiError.of(400, 'invalid_document', 'data.type is required: "account"', { source: { pointer: '/data/type' } });
+  if (data.type !== ACCOUNT_TYPE) throw JsonApiError.of(409, 'type_mismatch', 'data.type must be "account"', { source: { pointer: '/data/type' } });
+  if (data.attributes !== undefined && !isObject(data.attributes)) {
+    throw JsonApiError.of(400, 'invalid_document', 'data.attributes must be an object', { source: { pointer: '/data/attributes' } });
+  }
+  return data;
+}
+
+function readAttributes(data: Record<string, unknown>, dto: new () => AccountAttributesDto, today: string): AccountInput {
+  const attributes = (data.attributes ?? {}) as Record<string, unknown>;
+  const instance = plainToInstance(dto, attributes);
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const problems = [...errors.flatMap((error) => toProblems(error, ''))];
+  problems.push(...futureDateProblems(attributes, today));
+  if (typeof attributes.entity_type === 'string') problems.push(...entityTypeProblems(attributes.entity_type, attributes as AccountInput));
+  if (problems.length) throw invalidAttributes(problems);
+  // The validated plain object, not the class instance: the domain works on data.
+  return attributes as AccountInput;
+}
+
+export function invalidAttributes(problems: AttributeProblem[]): JsonApiError {
+  const unique = new Map(problems.map((p) => [`${p.path}|${p.detail}`, p]));
+  return new JsonApiError(
+    422,
+    [...unique.values()].map((p) => errorObject(422, p.code, p.detail, { source: { pointer: attributePointer(p.path) } })),
+  );
+}
+
+const CODES: Record<string, AttributeProblem['code']> = {
+  whitelistValidation: 'unknown_attribute',
+  readOnly: 'read_only_attribute',
+  isDefined: 'missing_attribute',
+};
+
+// class-validator reports every failed rule of a property; a client needs the most basic one.
+const PRECEDENCE = ['whitelistValidation', 'readOnly', 'isDefined', 'isObject', 'isArray', 'isString', 'isNumber'];
+
+function toProblems(error: ValidationError, parent: string): AttributeProblem[] {
+  const path = parent ? `${parent}/${error.property}` : error.property;
+  const problems: AttributeProblem[] = [];
+  const constraints = Object.entries(error.constraints ?? {});
+  if (constraints.length) {
+    // Decorators run bottom-up, so the last entry is the first rule written on the property.
+    const basic = PRECEDENCE.map((name) => constraints.find(([c]) => c === name)).find(Boolean);
+    const [constraint, message] = basic ?? constraints.at(-1)!;
+    const code = CODES[constraint] ?? 'invalid_attribute';
+    const detail = code === 'unknown_attribute' ? `Unknown attribute "${path.replace(/\//g, '.')}"` : message;
+    problems.push({ path, code, detail });
+  }
+  for (const child of error.children ?? []) problems.push(...toProblems(child, path));
+  return problems;
+}
+
+/** Dates of birth and registration may not lie in the future. */
+function futureDateProblems(attributes: Record<string, unknown>, today: string): AttributeProblem[] {
+  const dates: [string, unknown][] = [];
+  const person = attributes.person;
+  if (isObject(person)) dates.push(['person/birth_date', person.birth_date]);
+  const business = attributes.business;
+  if (isObject(business)) {
+    dates.push(['business/registration_date', business.registration_date]);
+    if (Array.isArray(business.shareholders)) {
+      business.shareholders.forEach((s, i) => isObject(s) && dates.push([`business/shareholders/${i}/date_of_birth`, s.date_of_birth]));
+    }
+  }
+  return dates
+    .filter(([, value]) => isCalendarDate(value) && value > today)
+    .map(([path]) => ({ path, code: 'invalid_attribute' as const, detail: `${path.split('/').pop()} must not be in the future` }));
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,0 +1,84 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { Request, Response } from 'express';
+import { CurrentActor, RequiresScope } from '../../auth/api-key.guard';
+import { Clock, toTimestamp } from '../../kernel/clock';
+import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
+import { Actor } from '../../kernel/tenant';
+import { JsonApiError } from '../../http/jsonapi-error';
+import { CreateAccountCommand } from '../application/create-account';
+import { AccountView, GetAccountQuery } from '../application/get-account';
+import { WriteResult } from '../application/run-account-command';
+import { UpdateAccountCommand } from '../application/update-account';
+import { AccountNotFound } from '../domain/rules';
+import { readCreateDocument, readUpdateDocument } from './account-document';
+import { accountDocument, etagOf, parseIfMatch } from './account.serializer';
+
+const BASE_PATH = '/v1/identity/accounts';
+
+/** Thin: read the document, dispatch the command, answer from the read model at the write's position. */
+@Controller(BASE_PATH)
+export class AccountsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+    private readonly clock: Clock,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequiresScope('accounts:write')
+  async create(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const attributes = readCreateDocument(body, this.today());
+    const written = await this.commands.execute<CreateAccountCommand, WriteResult>(new CreateAccountCommand(actor, attributes));
+    response.setHeader('Location', `${request.protocol}://${request.get('host')}${BASE_PATH}/${written.accountId}`);
+    return this.answer(actor, written, response);
+  }
+
+  @Get(':id')
+  @RequiresScope('accounts:read')
+  async get(@Param('id') id: string, @CurrentActor() actor: Actor, @Res({ passthrough: true }) response: Response) {
+    const view = await this.queries.execute<GetAccountQuery, AccountView>(new GetAccountQuery(actor.tenant, knownIdFormat(id)));
+    response.setHeader('ETag', etagOf(view.revision));
+    return accountDocument(view.account);
+  }
+
+  @Patch(':id')
+  @RequiresScope('accounts:write')
+  async update(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const attributes = readUpdateDocument(body, knownIdFormat(id), this.today());
+    const command = new UpdateAccountCommand(actor, id, attributes, expectedRevision(ifMatch));
+    const written = await this.commands.execute<UpdateAccountCommand, WriteResult>(command);
+    return this.answer(actor, written, response);
+  }
+
+  private async answer(actor: Actor, written: WriteResult, response: Response) {
+    const view = await this.queries.execute<GetAccountQuery, AccountView>(new GetAccountQuery(actor.tenant, written.accountId, written.position));
+    response.setHeader('ETag', etagOf(view.revision));
+    return accountDocument(view.account);
+  }
+
+  private today(): string {
+    return toTimestamp(this.clock.now()).slice(0, 10);
+  }
+}
+
+/** A malformed id names no account: 404, exactly like an unknown one. */
+function knownIdFormat(id: string): string {
+  if (!ACCOUNT_ID_PATTERN.test(id)) throw AccountNotFound();
+  return id;
+}
+
+function expectedRevision(header: string | undefined): bigint | undefined {
+  const revision = parseIfMatch(header);
+  if (revision === null) {
+    throw JsonApiError.of(400, 'invalid_header', 'If-Match must be an ETag of this API, such as "3"', { source: { header: 'If-Match' } });
+  }
+  return revision;
+}

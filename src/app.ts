@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule, AppOverrides } from './app.module';
+import { AppConfig } from './config/app-config';
+import { JsonLogger } from './http/json-logger';
+import { jsonBody } from './http/json-body';
+import { requestContext } from './http/request-context';
+import { IdFactory } from './kernel/ids';
+
+/** Builds the HTTP app exactly as it runs in production; the e2e tests use this too. */
+export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
+  const logger = overrides.logger ?? new JsonLogger();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...overrides, logger }), {
+    bodyParser: false,
+    logger,
+    abortOnError: false,
+  });
+  app.disable('x-powered-by');
+  app.use(requestContext(app.get(IdFactory), logger, config.logRequests));
+  app.use(jsonBody());
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}

@@ -1,0 +1,10 @@
+import { ApiKeyRecord } from './api-key';
+
+export abstract class ApiKeyStore {
+  abstract insert(record: ApiKeyRecord): Promise<void>;
+  abstract findByHash(hash: string): Promise<ApiKeyRecord | null>;
+  abstract list(): Promise<ApiKeyRecord[]>;
+  /** Returns false when no unrevoked key has this id. */
+  abstract revoke(id: string, at: string): Promise<boolean>;
+  abstract count(): Promise<number>;
+}

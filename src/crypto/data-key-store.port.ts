@@ -1,0 +1,8 @@
+/** Per-account data keys, stored only wrapped (encrypted) by the master key. */
+export abstract class DataKeyStore {
+  abstract get(accountId: string): Promise<Buffer | null>;
+  /** Stores the wrapped key unless the account has one already; returns the one that is stored. */
+  abstract putIfAbsent(accountId: string, wrappedKey: Buffer): Promise<Buffer>;
+  /** Destroys the key for good: what it encrypted can never be read again. */
+  abstract destroy(accountId: string): Promise<void>;
+}

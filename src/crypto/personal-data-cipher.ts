@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { decrypt, encrypt } from './aes-gcm';
+import { DataKeyStore } from './data-key-store.port';
+
+const FORMAT = 'v1';
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Seals personal data with the account's own data key. Destroying that key (redaction) makes
+ * every sealed copy unreadable at once: events, read models, anything else (crypto-shredding).
+ */
+export class PersonalDataCipher {
+  // Unwrapped keys of recently used accounts; Map keeps insertion order, so the oldest go first.
+  private readonly cache = new Map<string, Buffer>();
+
+  constructor(
+    private readonly masterKey: Buffer,
+    private readonly keys: DataKeyStore,
+  ) {}
+
+  /**
+   * Seals with the account's key. Only an account's first event may create the key: any later
+   * seal finding no key means the account was redacted, and it answers null rather than
+   * resurrecting a key for data that must stay erased.
+   */
+  async seal(accountId: string, value: unknown, options: { createKey: boolean }): Promise<string | null> {
+    const key = await this.dataKey(accountId, { create: options.createKey });
+    if (!key) return null;
+    const sealed = encrypt(key, Buffer.from(JSON.stringify(value), 'utf8'), accountId);
+    return `${FORMAT}.${sealed.toString('base64url')}`;
+  }
+
+  /** The sealed value, or undefined when the account's key has been destroyed. */
+  async open(accountId: string, sealed: string): Promise<unknown> {
+    const key = await this.dataKey(accountId, { create: false });
+    if (!key) return undefined;
+    const [format, body] = sealed.split('.');
+    if (format !== FORMAT || !body) throw new Error(`Unknown sealed-value format for account ${accountId}`);
+    return JSON.parse(decrypt(key, Buffer.from(body, 'base64url'), accountId).toString('utf8'));
+  }
+
+  async shred(accountId: string): Promise<void> {
+    this.cache.delete(accountId);
+    await this.keys.destroy(accountId);
+  }
+
+  private async dataKey(accountId: string, options: { create: boolean }): Promise<Buffer | null> {
+    const cached = this.cache.get(accountId);
+    if (cached) return cached;
+    let wrapped = await this.keys.get(accountId);
+    if (!wrapped && options.create) {
+      wrapped = await this.keys.putIfAbsent(accountId, encrypt(this.masterKey, randomBytes(32), `data-key:${accountId}`));
+    }
+    if (!wrapped) return null;
+    const key = decrypt(this.masterKey, wrapped, `data-key:${accountId}`);
+    if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(accountId, key);
+    return key;
+  }
+}

@@ -1,0 +1,40 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { json } from 'express';
+import { JsonApiError } from './jsonapi-error';
+
+export const JSONAPI_MEDIA_TYPE = 'application/vnd.api+json';
+const JSON_TYPES = ['application/json', JSONAPI_MEDIA_TYPE];
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads request bodies: 415 unless JSON, 413 over 1 MiB, 400 when not valid JSON, each as a
+ * JSON:API error. Responses default to the JSON:API media type.
+ */
+export function jsonBody(): RequestHandler {
+  const parse = json({ limit: MAX_BODY_BYTES, type: JSON_TYPES });
+  return (request: Request, response: Response, next: NextFunction) => {
+    response.type(JSONAPI_MEDIA_TYPE);
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (!hasBody) return next();
+    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (!JSON_TYPES.includes(type)) {
+      return next(JsonApiError.of(415, 'unsupported_media_type', `Send the body as ${JSON_TYPES.join(' or ')}`, { source: { header: 'Content-Type' } }));
+    }
+    parse(request, response, (error?: unknown) => next(error === undefined ? undefined : bodyError(error)));
+  };
+}
+
+/** body-parser marks its errors with `type`. */
+function bodyError(error: unknown): JsonApiError {
+  switch ((error as { type?: unknown }).type) {
+    case 'entity.too.large':
+      return JsonApiError.of(413, 'payload_too_large', 'The body is larger than 1 MiB');
+    case 'entity.parse.failed':
+      return JsonApiError.of(400, 'malformed_json', 'The body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return JsonApiError.of(415, 'unsupported_media_type', 'Send the body as UTF-8 JSON', { source: { header: 'Content-Type' } });
+    default:
+      return JsonApiError.of(400, 'unreadable_body', 'The request body could not be read in full');
+  }
+}

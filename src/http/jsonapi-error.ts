@@ -1,0 +1,54 @@
+import { STATUS_CODES } from 'node:http';
+
+/** One JSON:API error object (https://jsonapi.org/format/#error-objects). */
+export interface JsonApiErrorObject {
+  status: string;
+  code: string;
+  title: string;
+  detail: string;
+  source?: { pointer?: string; parameter?: string; header?: string };
+  meta?: Record<string, unknown>;
+}
+
+/** An HTTP answer made of one or more JSON:API errors. The only error type the HTTP layer throws. */
+export class JsonApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errors: JsonApiErrorObject[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(errors.map((e) => e.detail).join('; '));
+    this.name = 'JsonApiError';
+  }
+
+  static of(
+    status: number,
+    code: string,
+    detail: string,
+    extra: { source?: JsonApiErrorObject['source']; meta?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ): JsonApiError {
+    return new JsonApiError(status, [errorObject(status, code, detail, extra)], extra.headers);
+  }
+
+  body(): { errors: JsonApiErrorObject[] } {
+    return { errors: this.errors };
+  }
+}
+
+export function errorObject(
+  status: number,
+  code: string,
+  detail: string,
+  extra: { source?: JsonApiErrorObject['source']; meta?: Record<string, unknown> } = {},
+): JsonApiErrorObject {
+  return {
+    status: String(status),
+    code,
+    title: STATUS_CODES[status] ?? 'Error',
+    detail,
+    ...(extra.source ? { source: extra.source } : {}),
+    ...(extra.meta ? { meta: extra.meta } : {}),
+  };
+}
+
+export const attributePointer = (path: string) => `/data/attributes${path ? `/${path}` : ''}`;

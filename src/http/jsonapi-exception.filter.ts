@@ -1,0 +1,25 @@
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { JSONAPI_MEDIA_TYPE } from './json-body';
+import { JsonLogger } from './json-logger';
+import { toJsonApiError } from './to-jsonapi-error';
+
+
+@Catch()
+export class JsonApiExceptionFilter implements ExceptionFilter {
+  constructor(private readonly logger: JsonLogger) {}
+
+  catch(exception: unknown, host: ArgumentsHost) {
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request & { requestId?: string }>();
+    const error = toJsonApiError(exception);
+    if (error.status >= 500) {
+      // The name and stack say where; the message could echo input, so it stays out of the log.
+      const e = exception instanceof Error ? exception : new Error('non-error thrown');
+      this.logger.event('error', 'unhandled error', { request_id: request.requestId, error: e.name, stack: e.stack?.split('\n').slice(1, 8).join('\n') });
+    }
+    if (response.headersSent) return;
+    response.status(error.status).set(error.headers).type(JSONAPI_MEDIA_TYPE).send(JSON.stringify(error.body()));
+  }
+}

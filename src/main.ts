@@ -1,0 +1,17 @@
+import { createApp } from './app';
+import { loadConfig } from './config/app-config';
+import { JsonLogger } from './http/json-logger';
+
+async function main() {
+  const config = loadConfig();
+  const logger = new JsonLogger();
+  const app = await createApp(config, { logger });
+  await app.listen(config.port);
+  logger.event('info', 'listening', { port: config.port, data_dir: config.dataDir, event_store: config.eventStore, read_model: config.readModel });
+}
+
+main().catch((error: unknown) => {
+  // Configuration problems carry a message written for the operator; anything else, its name.
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+// The event store port. Its semantics follow EventStoreDB's client so both adapters behave alike:
+// revisions are bigint and start at 0n, NO_STREAM means "this stream must not exist yet".
+
+export const NO_STREAM = 'no_stream' as const;
+export const ANY = 'any' as const;
+export type ExpectedRevision = bigint | typeof NO_STREAM | typeof ANY;
+
+export interface EventToAppend {
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export interface RecordedEvent extends EventToAppend {
+  stream: string;
+  revision: bigint;
+  /** Position in the global log: strictly increasing, comparable across streams. */
+  position: bigint;
+}
+
+export interface AppendResult {
+  nextExpectedRevision: bigint;
+  position: bigint;
+}
+
+/** The stream is not at the revision the writer expected: somebody else wrote first. */
+export class WrongExpectedRevision extends Error {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: bigint | typeof NO_STREAM,
+  ) {
+    super(`Stream ${stream} is at ${String(actual)}, expected ${String(expected)}`);
+    this.name = 'WrongExpectedRevision';
+  }
+}
+
+/** The position before the first event of the global log. */
+export const START = 0n;
+
+export abstract class EventStore {
+  /** Appends all events atomically, or none. Resolves only once the write is durable. */
+  abstract appendToStream(stream: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** The stream's events in order; [] when it does not exist. */
+  abstract readStream(stream: string): Promise<RecordedEvent[]>;
+  /** Up to maxCount events of the global log after `after` (exclusive), in order. */
+  abstract readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]>;
+  /** Called after each append made through this instance; writes of other processes are found by polling. */
+  abstract onAppended(listener: (position: bigint) => void): () => void;
+  abstract close(): Promise<void>;
+}

@@ -1,0 +1,113 @@
+import { EventEmitter } from 'node:events';
+import {
+  ANY,
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  NO_STREAM,
+  RecordedEvent,
+  WrongExpectedRevision,
+} from '../event-store.port';
+import { openSqlite, SqliteDatabase } from './sqlite-database';
+
+interface EventRow {
+  position: number;
+  stream: string;
+  revision: number;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+/** The embedded event store: one SQLite file, one table, the rowid as the global position. */
+export class SqliteEventStore extends EventStore {
+  private readonly db: SqliteDatabase;
+  private readonly appended = new EventEmitter();
+  private readonly statements;
+  private readonly appendTransaction;
+
+  constructor(file: string) {
+    super();
+    this.db = openSqlite(file, { durable: true });
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position    INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream      TEXT    NOT NULL,
+        revision    INTEGER NOT NULL,
+        event_id    TEXT    NOT NULL UNIQUE,
+        type        TEXT    NOT NULL,
+        data        TEXT    NOT NULL,
+        metadata    TEXT    NOT NULL,
+        recorded_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (stream, revision)
+      )`);
+    this.statements = {
+      head: this.db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
+      insert: this.db.prepare(
+        'INSERT INTO events (stream, revision, event_id, type, data, metadata) VALUES (@stream, @revision, @event_id, @type, @data, @metadata)',
+      ),
+      stream: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream = ? ORDER BY revision'),
+      all: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+    };
+    this.appendTransaction = this.db.transaction((stream: string, events: EventToAppend[], expected: ExpectedRevision) => {
+      const head = this.statements.head.get(stream)?.revision ?? null;
+      const actual = head === null ? NO_STREAM : BigInt(head);
+      if (expected !== ANY && expected !== actual) throw new WrongExpectedRevision(stream, expected, actual);
+      let revision = head === null ? 0 : head + 1;
+      let position = 0;
+      for (const event of events) {
+        const result = this.statements.insert.run({
+          stream,
+          revision,
+          event_id: event.id,
+          type: event.type,
+          data: JSON.stringify(event.data),
+          metadata: JSON.stringify(event.metadata),
+        });
+        position = Number(result.lastInsertRowid);
+        revision += 1;
+      }
+      return { nextExpectedRevision: BigInt(revision - 1), position: BigInt(position) };
+    });
+  }
+
+  async appendToStream(stream: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('appendToStream needs at least one event');
+    // IMMEDIATE takes the write lock before reading the head, so the revision check cannot race.
+    const result = this.appendTransaction.immediate(stream, events, expected);
+    this.appended.emit('appended', result.position);
+    return result;
+  }
+
+  async readStream(stream: string): Promise<RecordedEvent[]> {
+    return this.statements.stream.all(stream).map(toRecorded);
+  }
+
+  async readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]> {
+    return this.statements.all.all(Number(after), maxCount).map(toRecorded);
+  }
+
+  onAppended(listener: (position: bigint) => void): () => void {
+    this.appended.on('appended', listener);
+    return () => this.appended.off('appended', listener);
+  }
+
+  async close(): Promise<void> {
+    this.appended.removeAllListeners();
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    stream: row.stream,
+    revision: BigInt(row.revision),
+    position: BigInt(row.position),
+    type: row.type,
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata),
+  };
+}
