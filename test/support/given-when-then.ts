@@ -1,0 +1,35 @@
+import { AccountCommand } from '../../src/accounts/domain/commands';
+import { decide } from '../../src/accounts/domain/decide';
+import { AccountRuleViolation, InvalidAttributes } from '../../src/accounts/domain/errors';
+import { AccountEvent } from '../../src/accounts/domain/events';
+import { fold } from '../../src/accounts/domain/evolve';
+
+/** Aggregate specs read as: given these events, when this command, then these events (or this refusal). */
+export function given(...history: AccountEvent[]) {
+  const state = fold(history);
+  return {
+    when: (command: AccountCommand) => ({
+      then: (expected: AccountEvent[]) => expect(decide(command, state)).toEqual(expected),
+      thenRefused: (code: string) => {
+        let error: unknown;
+        try {
+          decide(command, state);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(AccountRuleViolation);
+        expect((error as AccountRuleViolation).code).toBe(code);
+      },
+      thenInvalid: (paths: string[]) => {
+        let error: unknown;
+        try {
+          decide(command, state);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(InvalidAttributes);
+        expect((error as InvalidAttributes).problems.map((p) => p.path)).toEqual(paths);
+      },
+    }),
+  };
+}
