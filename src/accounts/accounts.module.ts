@@ -8,8 +8,10 @@ import { IdFactory } from '../kernel/ids';
 import { EventStore } from '../storage/event-store.port';
 import { AccountEventCodec } from './application/account-event-codec';
 import { AccountRepository } from './application/account-repository';
+import { ChangeStatusHandler } from './application/change-status';
 import { CreateAccountHandler } from './application/create-account';
 import { GetAccountHandler } from './application/get-account';
+import { RedactAccountHandler } from './application/redact-account';
 import { UpdateAccountHandler } from './application/update-account';
 import { AccountsController } from './http/accounts.controller';
 import { AccountProjection } from './projection/account-projection';
@@ -50,6 +52,8 @@ class ProjectionLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     ProjectionLifecycle,
     CreateAccountHandler,
     UpdateAccountHandler,
+    ChangeStatusHandler,
+    RedactAccountHandler,
     GetAccountHandler,
   ],
 })

@@ -5,13 +5,16 @@ import { JsonApiError } from './jsonapi-error';
 export const JSONAPI_MEDIA_TYPE = 'application/vnd.api+json';
 const JSON_TYPES = ['application/json', JSONAPI_MEDIA_TYPE];
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Far deeper than any document of this API; deeper input would overflow the validators' recursion. */
+export const MAX_BODY_DEPTH = 32;
 
 /**
- * Reads request bodies: 415 unless JSON, 413 over 1 MiB, 400 when not valid JSON, each as a
- * JSON:API error. Responses default to the JSON:API media type.
+ * Reads request bodies: 415 unless JSON, 413 over 1 MiB, 400 when not valid JSON or nested deeper
+ * than MAX_BODY_DEPTH, each as a JSON:API error. Responses default to the JSON:API media type.
  */
 export function jsonBody(): RequestHandler {
-  const parse = json({ limit: MAX_BODY_BYTES, type: JSON_TYPES });
+  // Not strict: `null` or `"x"` is valid JSON, so the document check (not "malformed JSON") answers it.
+  const parse = json({ limit: MAX_BODY_BYTES, type: JSON_TYPES, strict: false });
   return (request: Request, response: Response, next: NextFunction) => {
     response.type(JSONAPI_MEDIA_TYPE);
     const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
@@ -20,8 +23,26 @@ export function jsonBody(): RequestHandler {
     if (!JSON_TYPES.includes(type)) {
       return next(JsonApiError.of(415, 'unsupported_media_type', `Send the body as ${JSON_TYPES.join(' or ')}`, { source: { header: 'Content-Type' } }));
     }
-    parse(request, response, (error?: unknown) => next(error === undefined ? undefined : bodyError(error)));
+    parse(request, response, (error?: unknown) => {
+      if (error !== undefined) return next(bodyError(error));
+      if (nestedDeeperThan(request.body, MAX_BODY_DEPTH)) {
+        return next(JsonApiError.of(400, 'invalid_document', `The body is nested more than ${MAX_BODY_DEPTH} levels deep`));
+      }
+      next();
+    });
   };
+}
+
+/** Without recursion, so no input can overflow the stack here. */
+function nestedDeeperThan(body: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[body, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** body-parser marks its errors with `type`. */

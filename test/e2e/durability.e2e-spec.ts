@@ -2,16 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AccountEventCodec } from '../../src/accounts/application/account-event-codec';
-import { AccountRepository } from '../../src/accounts/application/account-repository';
-import { accountDocument } from '../../src/accounts/http/account.serializer';
-import { loadOrCreateMasterKeyFile } from '../../src/crypto/master-key';
-import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
-import { SystemClock } from '../../src/kernel/clock';
-import { RandomIdFactory } from '../../src/kernel/ids';
-import { STATE_FILE, SqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
+import { STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
 import { GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp, tempDataDir } from '../support/app-harness';
 import { plaintextHits } from '../support/files';
+import { freshFolds } from '../support/fresh-folds';
 
 jest.setTimeout(60_000);
 
@@ -30,21 +24,6 @@ const personalAttributes = {
   address: { line1: SECRETS.line1, locality: SECRETS.locality, postal_code: SECRETS.postal, country_code: 'GB' },
   identity_numbers: [{ number: SECRETS.ssn, class: 'ssn', issuing_country_code: 'US' }, { number: SECRETS.passport, class: 'passport', issuing_country_code: 'GB' }],
 };
-
-/** Every account's stream folded afresh, as the API would serialise it, with its head revision. */
-async function freshFolds(dataDir: string) {
-  const storage = new SqliteStorage(dataDir);
-  const cipher = new PersonalDataCipher(loadOrCreateMasterKeyFile(dataDir), storage.dataKeys);
-  const repository = new AccountRepository(storage.eventStore, new AccountEventCodec(cipher), new RandomIdFactory(), new SystemClock());
-  const ids = new Set((await storage.eventStore.readAll(0n, 1_000_000)).filter((e) => e.stream.startsWith('account-')).map((e) => e.stream.slice(8)));
-  const folds = new Map<string, { body: unknown; revision: bigint }>();
-  for (const id of ids) {
-    const loaded = await repository.load(id);
-    folds.set(id, { body: accountDocument(loaded.state!), revision: loaded.revision as bigint });
-  }
-  await storage.close();
-  return folds;
-}
 
 async function expectReadModelEqualsFolds(t: TestApp) {
   const folds = await freshFolds(t.dataDir);

@@ -1,11 +1,11 @@
 import { PersonalDataCipher } from '../../crypto/personal-data-cipher';
-import { PERSONAL_FIELDS } from '../domain/account';
-import { ACCOUNT_CREATED, AccountEvent, isAccountEventType } from '../domain/events';
+import { ACCOUNT_CREATED, AccountEvent, isAccountEventType, SEALED_FIELDS } from '../domain/events';
 import { AccountRedacted } from '../domain/rules';
 
 /**
- * Turns domain events into stored event data and back. Personal fields never reach the store in
- * plaintext: they travel together in one `personal` value sealed with the account's data key.
+ * Turns domain events into stored event data and back. Personal fields (and free-text reasons)
+ * never reach the store in plaintext: they travel together in one `personal` value sealed with the
+ * account's data key.
  * After redaction the key is gone and decoding yields the event without its personal fields.
  */
 export class AccountEventCodec {
@@ -14,7 +14,7 @@ export class AccountEventCodec {
   async encode(accountId: string, event: AccountEvent): Promise<{ type: string; data: Record<string, unknown> }> {
     const data: Record<string, unknown> = { ...event.data };
     const personal: Record<string, unknown> = {};
-    for (const field of PERSONAL_FIELDS) {
+    for (const field of SEALED_FIELDS) {
       if (data[field] === undefined) continue;
       personal[field] = data[field];
       delete data[field];

@@ -1,4 +1,5 @@
 import { Tenant } from '../../kernel/tenant';
+import { AccountStatus } from './account';
 import { AccountInput } from './shapes';
 
 // Commands carry everything decide needs, `now` included, so deciding is a pure function.
@@ -17,4 +18,16 @@ export interface UpdateAccount {
   now: string;
 }
 
-export type AccountCommand = CreateAccount | UpdateAccount;
+export interface ChangeStatus {
+  kind: 'ChangeStatus';
+  status: AccountStatus;
+  reason: string | null;
+  now: string;
+}
+
+export interface RedactAccount {
+  kind: 'RedactAccount';
+  now: string;
+}
+
+export type AccountCommand = CreateAccount | UpdateAccount | ChangeStatus | RedactAccount;

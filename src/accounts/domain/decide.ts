@@ -1,7 +1,8 @@
 import { Account, EntityType, PersonalData, WRITABLE_FIELDS, WritableField } from './account';
-import { AccountCommand, CreateAccount, UpdateAccount } from './commands';
-import { AccountAlreadyExists, AccountNotFound, AccountRedacted } from './rules';
-import { ACCOUNT_CREATED, ACCOUNT_UPDATED, AccountEvent, AccountUpdated } from './events';
+import { AccountCommand, ChangeStatus, CreateAccount, RedactAccount, UpdateAccount } from './commands';
+import { AccountAlreadyExists, AccountNotFound, AccountRedacted, InvalidStatusTransition } from './rules';
+import { canTransition } from './status-transitions';
+import { ACCOUNT_CREATED, ACCOUNT_REDACTED, ACCOUNT_STATUS_CHANGED, ACCOUNT_UPDATED, AccountEvent, AccountUpdated } from './events';
 import { AttributeProblem, InvalidAttributes } from './errors';
 import { mergePatch } from './merge-patch';
 import { AccountInput, toAddress, toBusiness, toContact, toIdentityNumbers, toPerson, toPersonalData } from './shapes';
@@ -13,6 +14,10 @@ export function decide(command: AccountCommand, state: Account | null): AccountE
       return create(command, state);
     case 'UpdateAccount':
       return update(command, state);
+    case 'ChangeStatus':
+      return changeStatus(command, state);
+    case 'RedactAccount':
+      return redact(command, state);
   }
 }
 
@@ -54,6 +59,26 @@ function update(command: UpdateAccount, state: Account | null): AccountEvent[] {
   const data: AccountUpdated['data'] = { account_id: state.id, changed, updated_at: command.now };
   for (const field of changed) Object.assign(data, { [field]: next[field] });
   return [{ type: ACCOUNT_UPDATED, data }];
+}
+
+function changeStatus(command: ChangeStatus, state: Account | null): AccountEvent[] {
+  if (!state) throw AccountNotFound();
+  if (state.redacted_at) throw AccountRedacted();
+  if (command.status === state.status) return [];
+  if (!canTransition(state.status, command.status)) throw InvalidStatusTransition(state.status, command.status);
+  return [
+    {
+      type: ACCOUNT_STATUS_CHANGED,
+      data: { account_id: state.id, from: state.status, to: command.status, reason: command.reason, changed_at: command.now },
+    },
+  ];
+}
+
+/** Irreversible, and idempotent: redacting a redacted account records nothing. */
+function redact(command: RedactAccount, state: Account | null): AccountEvent[] {
+  if (!state) throw AccountNotFound();
+  if (state.redacted_at) return [];
+  return [{ type: ACCOUNT_REDACTED, data: { account_id: state.id, redacted_at: command.now } }];
 }
 
 type Writable = Pick<PersonalData, Exclude<WritableField, 'external_id'>> & { external_id: string | null };

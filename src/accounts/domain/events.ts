@@ -1,9 +1,11 @@
 import { Tenant } from '../../kernel/tenant';
-import { EntityType, PersonalData, WritableField } from './account';
+import { AccountStatus, EntityType, PERSONAL_FIELDS, PersonalData, WritableField } from './account';
 
 // Event type names are stable strings, stored forever: never derive them from class names.
 export const ACCOUNT_CREATED = 'account.created';
 export const ACCOUNT_UPDATED = 'account.updated';
+export const ACCOUNT_STATUS_CHANGED = 'account.status_changed';
+export const ACCOUNT_REDACTED = 'account.redacted';
 
 export interface AccountCreated {
   type: typeof ACCOUNT_CREATED;
@@ -27,9 +29,34 @@ export interface AccountUpdated {
   } & Partial<PersonalData>;
 }
 
-export type AccountEvent = AccountCreated | AccountUpdated;
+/** Who changed it is in the event's metadata (API key, request id), as for every event. */
+export interface AccountStatusChanged {
+  type: typeof ACCOUNT_STATUS_CHANGED;
+  data: {
+    account_id: string;
+    from: AccountStatus;
+    to: AccountStatus;
+    /** Free text may name a person, so it is sealed like personal data and erased with it. */
+    reason?: string | null;
+    changed_at: string;
+  };
+}
+
+/** Personal data is erased: the account's data key is destroyed with this event. */
+export interface AccountRedacted {
+  type: typeof ACCOUNT_REDACTED;
+  data: {
+    account_id: string;
+    redacted_at: string;
+  };
+}
+
+export type AccountEvent = AccountCreated | AccountUpdated | AccountStatusChanged | AccountRedacted;
 export type AccountEventType = AccountEvent['type'];
-export const ACCOUNT_EVENT_TYPES: readonly AccountEventType[] = [ACCOUNT_CREATED, ACCOUNT_UPDATED];
+export const ACCOUNT_EVENT_TYPES: readonly AccountEventType[] = [ACCOUNT_CREATED, ACCOUNT_UPDATED, ACCOUNT_STATUS_CHANGED, ACCOUNT_REDACTED];
+
+/** Event data fields that are stored only sealed with the account's data key. */
+export const SEALED_FIELDS = [...PERSONAL_FIELDS, 'reason'] as const;
 
 export function isAccountEventType(type: string): type is AccountEventType {
   return (ACCOUNT_EVENT_TYPES as readonly string[]).includes(type);

@@ -1,5 +1,5 @@
 import { Account, NO_PERSONAL_DATA, PERSONAL_FIELDS } from './account';
-import { ACCOUNT_CREATED, ACCOUNT_UPDATED, AccountEvent } from './events';
+import { ACCOUNT_CREATED, ACCOUNT_REDACTED, ACCOUNT_STATUS_CHANGED, ACCOUNT_UPDATED, AccountEvent } from './events';
 
 /**
  * Folds one event into the state. Personal fields may be missing from an event whose data key was
@@ -35,6 +35,11 @@ export function evolve(state: Account | null, event: AccountEvent): Account | nu
       }
       return next;
     }
+    case ACCOUNT_STATUS_CHANGED:
+      return state && { ...state, status: event.data.to, updated_at: event.data.changed_at };
+    case ACCOUNT_REDACTED:
+      // Everything but the personal data stays: id, status, external_id, entity_type, timestamps, relationships.
+      return state && { ...state, ...NO_PERSONAL_DATA, redacted_at: event.data.redacted_at };
   }
 }
 

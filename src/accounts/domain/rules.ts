@@ -1,3 +1,4 @@
+import { AccountStatus } from './account';
 import { AccountRuleViolation } from './errors';
 
 // The refusals of the account's rules, each with its stable client-facing code.
@@ -9,3 +10,6 @@ export const AccountAlreadyExists = (id: string) =>
 
 export const AccountRedacted = () =>
   new AccountRuleViolation('account_redacted', 'The account has been redacted and can no longer be changed');
+
+export const InvalidStatusTransition = (from: AccountStatus, to: AccountStatus) =>
+  new AccountRuleViolation('invalid_status_transition', `An account cannot go from ${from} to ${to}`, 'status', { from, to });

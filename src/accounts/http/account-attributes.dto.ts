@@ -94,7 +94,7 @@ export class ShareholderDto {
   @Text(50) id_type?: string | null;
   @Text(100) id_number?: string | null;
   @IsOptional() @IsString() @Matches(/^\d+$/, { message: '$property must be a string of digits' }) @MaxLength(30) number_of_share?: string | null;
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(100) percentage_of_share?: number | null;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }, { message: '$property must be a number from 0 to 100' }) @Min(0) @Max(100) percentage_of_share?: number | null;
 }
 
 export class BusinessDto {
@@ -127,10 +127,13 @@ export class IdentityNumberDto {
   @ReadOnly('updated_at of an identity number is set by the server') updated_at?: unknown;
 }
 
-/** Everything a client may send; what is only for create or only read is marked. */
-export class AccountAttributesDto {
+/**
+ * Everything a client may send but entity_type, whose rule differs between create and PATCH; what
+ * is only read is marked. entity_type is declared in each subclass, not overridden: an inherited
+ * @IsOptional would skip the subclass's @IsDefined too (class-validator merges the rules).
+ */
+abstract class WritableAttributesDto {
   @IsOptional() @IsString() @Length(1, 255) @Matches(PRINTABLE, { message: '$property must be printable characters' }) external_id?: string | null;
-  @IsOptional() @IsIn(ENTITY_TYPES) entity_type?: 'person' | 'business';
   @Nested(() => PersonDto) person?: PersonDto | null;
   @Nested(() => BusinessDto) business?: BusinessDto | null;
   @Nested(() => ContactDto) contact?: ContactDto | null;
@@ -142,6 +145,11 @@ export class AccountAttributesDto {
   @ReadOnly('redacted_at is set by the server: redact with POST /v1/identity/accounts/{id}/redact') redacted_at?: unknown;
 }
 
-export class CreateAccountAttributesDto extends AccountAttributesDto {
-  @IsDefined({ message: 'entity_type is required: person or business' }) @IsIn(ENTITY_TYPES) declare entity_type: 'person' | 'business';
+/** PATCH: entity_type may be repeated unchanged; the domain refuses a change. */
+export class AccountAttributesDto extends WritableAttributesDto {
+  @IsOptional() @IsIn(ENTITY_TYPES) entity_type?: 'person' | 'business';
+}
+
+export class CreateAccountAttributesDto extends WritableAttributesDto {
+  @IsDefined({ message: 'entity_type is required: person or business' }) @IsIn(ENTITY_TYPES) entity_type!: 'person' | 'business';
 }

@@ -12,7 +12,7 @@ import { AccountAttributesDto, CreateAccountAttributesDto, isCalendarDate } from
 export const ACCOUNT_TYPE = 'account';
 
 export function readCreateDocument(body: unknown, today: string): AccountInput & { entity_type: string } {
-  const data = readEnvelope(body);
+  const data = readEnvelope(body, ACCOUNT_TYPE);
   if (data.id !== undefined) {
     throw JsonApiError.of(403, 'client_generated_id', 'Account ids are made by the server: remove data.id', { source: { pointer: '/data/id' } });
   }
@@ -21,7 +21,7 @@ export function readCreateDocument(body: unknown, today: string): AccountInput &
 }
 
 export function readUpdateDocument(body: unknown, accountId: string, today: string): AccountInput {
-  const data = readEnvelope(body);
+  const data = readEnvelope(body, ACCOUNT_TYPE);
   if (data.id === undefined) throw JsonApiError.of(400, 'invalid_document', 'data.id is required and must equal the id in the path', { source: { pointer: '/data/id' } });
   if (data.id !== accountId) {
     throw JsonApiError.of(409, 'id_mismatch', 'data.id must equal the id in the path', { source: { pointer: '/data/id' } });
@@ -29,29 +29,46 @@ export function readUpdateDocument(body: unknown, accountId: string, today: stri
   return readAttributes(data, AccountAttributesDto, today);
 }
 
-function readEnvelope(body: unknown): Record<string, unknown> {
+/** The JSON:API envelope every request document shares: `{ data: { type, id?, attributes? } }`. */
+export function readEnvelope(body: unknown, type: string): Record<string, unknown> {
   if (!isObject(body) || !isObject(body.data)) {
     throw JsonApiError.of(400, 'invalid_document', 'The body must be a JSON:API document with a data object', { source: { pointer: '/data' } });
   }
   const { data } = body;
-  if (data.type === undefined) throw JsonApiError.of(400, 'invalid_document', 'data.type is required: "account"', { source: { pointer: '/data/type' } });
-  if (data.type !== ACCOUNT_TYPE) throw JsonApiError.of(409, 'type_mismatch', 'data.type must be "account"', { source: { pointer: '/data/type' } });
+  if (data.type === undefined) throw JsonApiError.of(400, 'invalid_document', `data.type is required: "${type}"`, { source: { pointer: '/data/type' } });
+  if (data.type !== type) throw JsonApiError.of(409, 'type_mismatch', `data.type must be "${type}"`, { source: { pointer: '/data/type' } });
   if (data.attributes !== undefined && !isObject(data.attributes)) {
     throw JsonApiError.of(400, 'invalid_document', 'data.attributes must be an object', { source: { pointer: '/data/attributes' } });
   }
   return data;
 }
 
-function readAttributes(data: Record<string, unknown>, dto: new () => AccountAttributesDto, today: string): AccountInput {
+function readAttributes(data: Record<string, unknown>, dto: typeof AccountAttributesDto | typeof CreateAccountAttributesDto, today: string): AccountInput {
   const attributes = (data.attributes ?? {}) as Record<string, unknown>;
-  const instance = plainToInstance(dto, attributes);
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  const problems = [...errors.flatMap((error) => toProblems(error, ''))];
+  const problems = attributeProblems(dto, attributes);
   problems.push(...futureDateProblems(attributes, today));
   if (typeof attributes.entity_type === 'string') problems.push(...entityTypeProblems(attributes.entity_type, attributes as AccountInput));
   if (problems.length) throw invalidAttributes(problems);
   // The validated plain object, not the class instance: the domain works on data.
   return attributes as AccountInput;
+}
+
+/** Every rule of the DTO that the attributes break, each with its path below /data/attributes. */
+export function attributeProblems(dto: new () => object, attributes: Record<string, unknown>): AttributeProblem[] {
+  const errors = validateSync(plainToInstance(dto, attributes), { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  return [...errors.flatMap((error) => toProblems(error, '')), ...droppedKeyProblems(attributes, '')];
+}
+
+/** class-transformer skips these keys (against prototype pollution), so the whitelist never sees them. */
+const DROPPED_KEYS = ['__proto__', 'constructor'];
+
+function droppedKeyProblems(value: unknown, parent: string): AttributeProblem[] {
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const path = parent ? `${parent}/${key}` : key;
+    if (!DROPPED_KEYS.includes(key)) return droppedKeyProblems(child, path);
+    return [{ path, code: 'unknown_attribute' as const, detail: `Unknown attribute "${path.replace(/\//g, '.')}"` }];
+  });
 }
 
 export function invalidAttributes(problems: AttributeProblem[]): JsonApiError {

@@ -6,13 +6,16 @@ import { Clock, toTimestamp } from '../../kernel/clock';
 import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
 import { JsonApiError } from '../../http/jsonapi-error';
+import { ChangeStatusCommand } from '../application/change-status';
 import { CreateAccountCommand } from '../application/create-account';
 import { AccountView, GetAccountQuery } from '../application/get-account';
+import { RedactAccountCommand } from '../application/redact-account';
 import { WriteResult } from '../application/run-account-command';
 import { UpdateAccountCommand } from '../application/update-account';
 import { AccountNotFound } from '../domain/rules';
 import { readCreateDocument, readUpdateDocument } from './account-document';
 import { accountDocument, etagOf, parseIfMatch } from './account.serializer';
+import { readStatusChangeDocument } from './status-change-document';
 
 const BASE_PATH = '/v1/identity/accounts';
 
@@ -55,6 +58,35 @@ export class AccountsController {
     const attributes = readUpdateDocument(body, knownIdFormat(id), this.today());
     const command = new UpdateAccountCommand(actor, id, attributes, expectedRevision(ifMatch));
     const written = await this.commands.execute<UpdateAccountCommand, WriteResult>(command);
+    return this.answer(actor, written, response);
+  }
+
+  @Post(':id/status')
+  @HttpCode(200)
+  @RequiresScope('accounts:write')
+  async changeStatus(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    knownIdFormat(id);
+    const { status, reason } = readStatusChangeDocument(body);
+    const written = await this.commands.execute<ChangeStatusCommand, WriteResult>(new ChangeStatusCommand(actor, id, status, reason, expectedRevision(ifMatch)));
+    return this.answer(actor, written, response);
+  }
+
+  @Post(':id/redact')
+  @HttpCode(200)
+  @RequiresScope('accounts:write')
+  async redact(
+    @Param('id') id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const written = await this.commands.execute<RedactAccountCommand, WriteResult>(new RedactAccountCommand(actor, knownIdFormat(id), expectedRevision(ifMatch)));
     return this.answer(actor, written, response);
   }
 

@@ -4,7 +4,7 @@ import { SqliteDatabase } from './sqlite-database';
 export class SqliteDataKeyStore extends DataKeyStore {
   private readonly statements;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     super();
     db.exec(`CREATE TABLE IF NOT EXISTS data_keys (account_id TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL)`);
     this.statements = {
@@ -25,6 +25,9 @@ export class SqliteDataKeyStore extends DataKeyStore {
   }
 
   async destroy(accountId: string): Promise<void> {
-    this.statements.destroy.run(accountId);
+    if (this.statements.destroy.run(accountId).changes === 0) return;
+    // The WAL still holds the page as it was before the delete: fold it into the file (where
+    // secure_delete zeroed the key) and truncate it, so no copy of the wrapped key remains.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 }

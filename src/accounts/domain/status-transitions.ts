@@ -1,0 +1,13 @@
+import { AccountStatus } from './account';
+
+/** SPEC §3.4: which status may follow which. Staying put is no transition (and records nothing). */
+const ALLOWED: Record<AccountStatus, readonly AccountStatus[]> = {
+  pending: ['active', 'inactive', 'suspended'],
+  active: ['inactive', 'suspended'],
+  suspended: ['active', 'inactive'],
+  inactive: ['active', 'pending'],
+};
+
+export function canTransition(from: AccountStatus, to: AccountStatus): boolean {
+  return ALLOWED[from].includes(to);
+}

@@ -1,0 +1,22 @@
+import { IsDefined, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ACCOUNT_STATUSES, AccountStatus } from '../domain/account';
+import { attributeProblems, invalidAttributes, readEnvelope } from './account-document';
+
+export const STATUS_CHANGE_TYPE = 'account-status-change';
+
+export class StatusChangeAttributesDto {
+  @IsDefined({ message: `status is required: one of ${ACCOUNT_STATUSES.join(', ')}` })
+  @IsIn(ACCOUNT_STATUSES)
+  status!: AccountStatus;
+
+  @IsOptional() @IsString() @MaxLength(500) reason?: string | null;
+}
+
+/** `{ data: { type: "account-status-change", attributes: { status, reason } } }` (SPEC §3.4). */
+export function readStatusChangeDocument(body: unknown): { status: AccountStatus; reason: string | null } {
+  const data = readEnvelope(body, STATUS_CHANGE_TYPE);
+  const attributes = (data.attributes ?? {}) as Record<string, unknown>;
+  const problems = attributeProblems(StatusChangeAttributesDto, attributes);
+  if (problems.length) throw invalidAttributes(problems);
+  return { status: attributes.status as AccountStatus, reason: (attributes.reason as string | undefined) ?? null };
+}

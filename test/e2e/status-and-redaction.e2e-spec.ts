@@ -1,0 +1,211 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { accountStream } from '../../src/accounts/application/account-repository';
+import { SqliteEventStore } from '../../src/storage/sqlite/sqlite-event-store';
+import { EVENTS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
+import { ACCOUNTS, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp } from '../support/app-harness';
+import { freshFolds } from '../support/fresh-folds';
+import { filesBelow, plaintextHits } from '../support/files';
+
+jest.setTimeout(60_000);
+
+const changeStatus = (t: TestApp, id: string, status: string, reason?: string) =>
+  t.http().post(`${ACCOUNTS}/${id}/status`).set('X-Api-Key', t.key)
+    .send({ data: { type: 'account-status-change', attributes: { status, ...(reason ? { reason } : {}) } } });
+const redact = (t: TestApp, id: string) => t.http().post(`${ACCOUNTS}/${id}/redact`).set('X-Api-Key', t.key);
+
+describe('Status changes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(async () => {
+    await t.close();
+    removeDir(t.dataDir);
+  });
+
+  it('activates, suspends, re-activates, deactivates and sends back to verification; every status of the guide\'s switch is reached', async () => {
+    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const seen = ['pending'];
+    let revision = 0;
+    for (const status of ['active', 'suspended', 'active', 'inactive', 'pending']) {
+      const changed = await changeStatus(t, id, status, `to ${status}`).expect(200);
+      revision += 1;
+      expect(changed.body.data.attributes.status).toBe(status);
+      expect(changed.headers.etag).toBe(`"${revision}"`);
+      const read = await t.get(id).expect(200);
+      expect(read.body).toEqual(changed.body);
+      seen.push(status);
+    }
+    expect(new Set(seen)).toEqual(new Set(['active', 'pending', 'suspended', 'inactive']));
+  });
+
+  it('records nothing for a change to the current status', async () => {
+    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const same = await changeStatus(t, id, 'pending').expect(200);
+    expect(same.headers.etag).toBe('"0"');
+    expect(same.body.data.attributes.updated_at).toBeNull();
+  });
+
+  it('answers a forbidden transition with 409 invalid_status_transition naming from and to', async () => {
+    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    await changeStatus(t, id, 'active').expect(200);
+    const refused = await changeStatus(t, id, 'pending').expect(409);
+    expect(refused.body.errors).toEqual([
+      expect.objectContaining({ status: '409', code: 'invalid_status_transition', meta: { from: 'active', to: 'pending' }, detail: expect.stringMatching(/active.*pending/) }),
+    ]);
+    expect((await t.get(id)).body.data.attributes.status).toBe('active');
+  });
+
+  it('validates the status document', async () => {
+    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const bogus = await changeStatus(t, id, 'frozen').expect(422);
+    expect(bogus.body.errors[0].source.pointer).toBe('/data/attributes/status');
+    const long = await changeStatus(t, id, 'active', 'x'.repeat(501)).expect(422);
+    expect(long.body.errors[0].source.pointer).toBe('/data/attributes/reason');
+    await t.http().post(`${ACCOUNTS}/${id}/status`).set('X-Api-Key', t.key).send({ data: { type: 'account', attributes: { status: 'active' } } }).expect(409);
+    const missing = await t.http().post(`${ACCOUNTS}/${id}/status`).set('X-Api-Key', t.key).send({ data: { type: 'account-status-change', attributes: {} } }).expect(422);
+    expect(missing.body.errors[0].source.pointer).toBe('/data/attributes/status');
+    await changeStatus(t, 'acc_01HQ00000000000000000000ZZ', 'active').expect(404);
+  });
+
+  it('refuses status in create and PATCH, pointing at the status endpoint', async () => {
+    const created = await t.create({ entity_type: 'person', status: 'active' }).expect(422);
+    expect(created.body.errors[0]).toMatchObject({ code: 'read_only_attribute', source: { pointer: '/data/attributes/status' } });
+    expect(created.body.errors[0].detail).toContain('/status');
+    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const patched = await t.patch(id, { status: 'active' }).expect(422);
+    expect(patched.body.errors[0].detail).toContain('/status');
+  });
+});
+
+describe('Redaction', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(async () => {
+    await t.close();
+    removeDir(t.dataDir);
+  });
+
+  it('answers the redacted account, the same again without a new event, and freezes it', async () => {
+    const { id } = (await t.create({ ...GUIDE_CREATE_ATTRIBUTES, address: { line1: '1 Main St', country_code: 'US' } }).expect(201)).body.data;
+    await changeStatus(t, id, 'active').expect(200);
+    const first = await redact(t, id).expect(200);
+    const a = first.body.data.attributes;
+    expect(a).toMatchObject({
+      status: 'active', external_id: 'user-12345', entity_type: 'person', person: null, business: null, contact: null, address: null, identity_numbers: [],
+      redacted_at: expect.stringMatching(/Z$/),
+    });
+    expect(a.created_at).toEqual(expect.any(String));
+    expect(first.body.data.relationships).toEqual({ sessions: { data: [] }, documents: { data: [] } });
+    expect(first.headers.etag).toBe('"2"');
+
+    const again = await redact(t, id).expect(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.etag).toBe('"2"');
+    expect((await t.get(id).expect(200)).body).toEqual(first.body);
+
+    const patch = await t.patch(id, { contact: { email: 'back@example.com' } }).expect(409);
+    expect(patch.body.errors[0].code).toBe('account_redacted');
+    expect((await changeStatus(t, id, 'suspended').expect(409)).body.errors[0].code).toBe('account_redacted');
+    expect((await t.get(id)).headers.etag).toBe('"2"');
+  });
+
+  it('is a first-class event in the stream: who, when and which request', async () => {
+    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const response = await redact(t, id).set('X-Request-Id', 'erasure-request-42').expect(200);
+    const store = new SqliteEventStore(join(t.dataDir, EVENTS_FILE));
+    const events = await store.readStream(accountStream(id));
+    await store.close();
+    const last = events.at(-1)!;
+    expect(last.type).toBe('account.redacted');
+    expect(last.data).toEqual({ account_id: id, redacted_at: response.body.data.attributes.redacted_at });
+    expect(last.metadata).toMatchObject({ request_id: 'erasure-request-42', api_key_id: expect.stringMatching(/^key_/), tenant: { organization_id: 'default', environment: 'staging' } });
+  });
+
+  it('cannot be undone by a PATCH racing it: personal data never comes back', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+      const racers = [
+        ...Array.from({ length: 6 }, (_, i) => t.patch(id, { contact: { email: `racer${i}@example.com` }, person: { name: { first: `Racer${i}` } } })),
+        redact(t, id),
+        ...Array.from({ length: 6 }, (_, i) => t.patch(id, { address: { line1: `${i} Race St` } })),
+      ];
+      const statuses = (await Promise.all(racers)).map((r) => r.status);
+      for (const status of statuses) expect([200, 409]).toContain(status);
+      const read = await t.get(id).expect(200);
+      expect(read.body.data.attributes).toMatchObject({ person: null, contact: null, address: null, identity_numbers: [], redacted_at: expect.any(String) });
+      const fold = (await freshFolds(t.dataDir, [id])).get(id)!;
+      expect(fold.body).toEqual(read.body);
+    }
+  });
+});
+
+describe('Erasure proof', () => {
+  const VALUES = {
+    first: 'Evangelina', middle: 'Thistlewood', last: 'Okonkwo-Brannigan', birth: '1968-11-04', email: 'evangelina.ob@post-qzx.example',
+    phone: '+61491570157', line1: '221 Marrowbone Terrace', line2: 'Flat 7Q', locality: 'Wyndhollow', area: 'Northshire', postal: 'WH3 8ZP',
+    ssn: '604-18-3357', passport: 'PX9981273', newEmail: 'e.thistlewood@mail-qzx.example', newPhone: '+61491570999',
+    legalName: 'Quillfeather Brannigan Holdings', shareholder: 'Octavia Marchbanks-Yew', shareholderId: 'SHX-44120987', reason: 'flagged by analyst Rosalind Featherstonehaugh',
+  };
+
+  it('leaves none of an account\'s personal values in any file under DATA_DIR, and replays to the redacted account', async () => {
+    const t = await startApp();
+    const person = await t.create({
+      external_id: 'erase-me',
+      entity_type: 'person',
+      person: { name: { first: VALUES.first, middle: VALUES.middle, last: VALUES.last }, birth_date: VALUES.birth, sex: 'female' },
+      contact: { email: VALUES.email, phone: VALUES.phone },
+      address: { line1: VALUES.line1, line2: VALUES.line2, locality: VALUES.locality, administrative_area: VALUES.area, postal_code: VALUES.postal, country_code: 'AU' },
+      identity_numbers: [{ number: VALUES.ssn, class: 'ssn', issuing_country_code: 'US' }, { number: VALUES.passport, class: 'passport', issuing_country_code: 'AU' }],
+    }).expect(201);
+    const business = await t.create({
+      external_id: 'erase-biz',
+      entity_type: 'business',
+      business: {
+        legal_name: VALUES.legalName,
+        registration_date: '2001-02-03',
+        shareholders: [{ name: VALUES.shareholder, shareholder_type: 'person', date_of_birth: '1950-06-07', id_type: 'passport', id_number: VALUES.shareholderId, number_of_share: '1000', percentage_of_share: 100 }],
+      },
+    }).expect(201);
+    const ids = [person.body.data.id, business.body.data.id];
+    await t.patch(ids[0], { contact: { email: VALUES.newEmail, phone: VALUES.newPhone } }).expect(200);
+    await changeStatus(t, ids[0], 'suspended', VALUES.reason).expect(200);
+
+    const wrappedKeys = readWrappedKeys(t.dataDir, ids);
+    expect(wrappedKeys).toHaveLength(2);
+
+    const redacted = [];
+    for (const id of ids) redacted.push((await redact(t, id).expect(200)).body);
+    // While the service still runs (WAL files live), and again once it has stopped.
+    for (const key of wrappedKeys) for (const file of filesBelow(t.dataDir)) expect(file.bytes.includes(key)).toBe(false);
+    await t.close();
+
+    const files = filesBelow(t.dataDir).map((f) => f.path);
+    expect(files.some((f) => f.endsWith(EVENTS_FILE))).toBe(true);
+    expect(plaintextHits(t.dataDir, Object.values(VALUES), [{ name: 'logs', text: t.logs.join('\n') }])).toEqual([]);
+    // Crypto-shredding: no copy of either data key is left, so the ciphertexts in the events are noise.
+    for (const key of wrappedKeys) for (const file of filesBelow(t.dataDir)) expect(file.bytes.includes(key)).toBe(false);
+
+    const restarted = await startApp({ dataDir: t.dataDir, key: t.key });
+    try {
+      for (const [i, id] of ids.entries()) expect((await restarted.get(id).expect(200)).body).toEqual(redacted[i]);
+      const folds = await freshFolds(t.dataDir, ids);
+      for (const [i, id] of ids.entries()) expect(folds.get(id)!.body).toEqual(redacted[i]);
+    } finally {
+      await restarted.close();
+      removeDir(t.dataDir);
+    }
+  });
+});
+
+function readWrappedKeys(dataDir: string, ids: string[]): Buffer[] {
+  const db = new Database(join(dataDir, STATE_FILE), { readonly: true });
+  try {
+    return ids.map((id) => (db.prepare('SELECT wrapped_key FROM data_keys WHERE account_id = ?').get(id) as { wrapped_key: Buffer }).wrapped_key);
+  } finally {
+    db.close();
+  }
+}
