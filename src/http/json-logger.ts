@@ -7,9 +7,8 @@ import { LoggerService } from '@nestjs/common';
 export class JsonLogger implements LoggerService {
   constructor(private readonly sink: (line: string) => void = (line) => process.stdout.write(line + '\n')) {}
 
-  log(message: unknown, context?: string) {
-    this.write('info', message, context);
-  }
+  /** Only Nest's start-up chatter (modules loaded, routes mapped) comes here; the app logs through event(). */
+  log() {}
   error(message: unknown, trace?: string, context?: string) {
     this.write('error', message, context, trace);
   }

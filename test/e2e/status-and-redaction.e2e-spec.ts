@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { accountStream } from '../../src/accounts/application/account-repository';
 import { SqliteEventStore } from '../../src/storage/sqlite/sqlite-event-store';
 import { EVENTS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
-import { ACCOUNTS, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp } from '../support/app-harness';
+import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
 import { filesBelow, plaintextHits } from '../support/files';
 
@@ -15,14 +15,7 @@ const changeStatus = (t: TestApp, id: string, status: string, reason?: string) =
 const redact = (t: TestApp, id: string) => t.http().post(`${ACCOUNTS}/${id}/redact`).set('X-Api-Key', t.key);
 
 describe('Status changes', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startApp();
-  });
-  afterAll(async () => {
-    await t.close();
-    removeDir(t.dataDir);
-  });
+  const t = appForEachSuite();
 
   it('activates, suspends, re-activates, deactivates and sends back to verification; every status of the guide\'s switch is reached', async () => {
     const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
@@ -80,14 +73,7 @@ describe('Status changes', () => {
 });
 
 describe('Redaction', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startApp();
-  });
-  afterAll(async () => {
-    await t.close();
-    removeDir(t.dataDir);
-  });
+  const t = appForEachSuite();
 
   it('answers the redacted account, the same again without a new event, and freezes it', async () => {
     const { id } = (await t.create({ ...GUIDE_CREATE_ATTRIBUTES, address: { line1: '1 Main St', country_code: 'US' } }).expect(201)).body.data;

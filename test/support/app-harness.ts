@@ -52,11 +52,54 @@ export async function startApp(options: { dataDir?: string; key?: string; clock?
   };
 }
 
+/**
+ * One app for the whole describe block, started before its tests and removed after them. The
+ * returned object stands for that app (it forwards to it), so tests write `t.create(...)`.
+ */
+export function appForEachSuite(options: Parameters<typeof startApp>[0] = {}): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    current = await startApp(options);
+  });
+  afterAll(async () => {
+    await current?.close();
+    if (current) removeDir(current.dataDir);
+  });
+  return new Proxy({} as TestApp, {
+    get: (_, property) => {
+      if (!current) throw new Error('the app starts in beforeAll: use it inside a test');
+      return current[property as keyof TestApp];
+    },
+  });
+}
+
 export function removeDir(dir: string) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The guide's create example, verbatim. */
+/** The body of the guide's create example, verbatim as the guide prints it. */
+export const GUIDE_CREATE_BODY = `{
+    "data": {
+      "type": "account",
+      "attributes": {
+        "external_id": "user-12345",
+        "entity_type": "person",
+        "person": {
+          "name": {
+            "first": "Jane",
+            "last": "Doe"
+          },
+          "birth_date": "1990-05-15"
+        },
+        "contact": {
+          "email": "jane@example.com",
+          "phone": "+1234567890"
+        }
+      }
+    }
+  }`;
+
+/** The guide's create example's attributes. */
 export const GUIDE_CREATE_ATTRIBUTES = {
   external_id: 'user-12345',
   entity_type: 'person',

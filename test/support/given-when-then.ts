@@ -11,25 +11,24 @@ export function given(...history: AccountEvent[]) {
     when: (command: AccountCommand) => ({
       then: (expected: AccountEvent[]) => expect(decide(command, state)).toEqual(expected),
       thenRefused: (code: string) => {
-        let error: unknown;
-        try {
-          decide(command, state);
-        } catch (e) {
-          error = e;
-        }
+        const error = refusalOf(() => decide(command, state));
         expect(error).toBeInstanceOf(AccountRuleViolation);
         expect((error as AccountRuleViolation).code).toBe(code);
       },
       thenInvalid: (paths: string[]) => {
-        let error: unknown;
-        try {
-          decide(command, state);
-        } catch (e) {
-          error = e;
-        }
+        const error = refusalOf(() => decide(command, state));
         expect(error).toBeInstanceOf(InvalidAttributes);
         expect((error as InvalidAttributes).problems.map((p) => p.path)).toEqual(paths);
       },
     }),
   };
+}
+
+function refusalOf(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a refusal, but the command was accepted');
 }

@@ -32,7 +32,6 @@ export class AccountProjection {
   private readonly advanced = new EventEmitter();
   private running: Promise<void> | null = null;
   private pending = false;
-  private stopped = true;
   private unsubscribe: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
 
@@ -46,16 +45,16 @@ export class AccountProjection {
     this.advanced.setMaxListeners(0);
   }
 
+  /** Follows the store in the background: on every local append, and by polling for other processes. */
   start(): void {
-    this.stopped = false;
     this.unsubscribe = this.store.onAppended(() => this.trigger());
     this.timer = setInterval(() => this.trigger(), this.options.pollIntervalMs);
     this.timer.unref();
     this.trigger();
   }
 
+  /** Ends the background following. waitFor still catches up on demand, so requests in flight while the app drains are answered. */
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     await this.running;
@@ -84,7 +83,6 @@ export class AccountProjection {
   }
 
   private trigger(): void {
-    if (this.stopped) return;
     if (this.running) {
       this.pending = true;
       return;
