@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { accountStream } from '../../src/accounts/application/account-repository';
+import { hashOfStoredEvent } from '../../src/accounts/application/event-chain';
 import { SqliteEventStore } from '../../src/storage/sqlite/sqlite-event-store';
 import { EVENTS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
 import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp } from '../support/app-harness';
@@ -109,6 +110,8 @@ describe('Redaction', () => {
     expect(last.type).toBe('account.redacted');
     expect(last.data).toEqual({ account_id: id, redacted_at: response.body.data.attributes.redacted_at });
     expect(last.metadata).toMatchObject({ request_id: 'erasure-request-42', api_key_id: expect.stringMatching(/^key_/), tenant: { organization_id: 'default', environment: 'staging' } });
+    // Each event names the hash of its predecessor as stored, so the chain survives redaction.
+    expect(events.map((e) => e.metadata.prev_hash)).toEqual([null, ...events.slice(0, -1).map(hashOfStoredEvent)]);
   });
 
   it('cannot be undone by a PATCH racing it: personal data never comes back', async () => {
