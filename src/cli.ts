@@ -19,19 +19,38 @@ Environment: DATA_DIR (default ./data).`;
 
 class UsageError extends Error {}
 
-function option(args: string[], name: string): string | undefined {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
+/**
+ * `--name value` pairs, each of a known name and at most once. Anything else is refused rather than
+ * ignored: a mistyped `--scope` or a `--scopes` without its value must not yield a key with every scope.
+ */
+function options(args: string[], known: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 2) {
+    const flag = args[i];
+    const name = flag.startsWith('--') ? flag.slice(2) : '';
+    if (!known.includes(name)) throw new UsageError(`unexpected argument "${flag}"; expected ${known.map((k) => `--${k}`).join(', ')}`);
+    if (found.has(name)) throw new UsageError(`${flag} is given twice`);
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    found.set(name, value);
+  }
+  return found;
+}
+
+function noMoreArguments(command: string, extra: string[]) {
+  if (extra.length) throw new UsageError(`keys ${command}: unexpected argument "${extra[0]}"`);
 }
 
 async function keys(apiKeys: ApiKeys, [action, ...args]: string[], out: (line: string) => void): Promise<void> {
   switch (action) {
     case 'create': {
-      const org = option(args, 'org');
-      const env = option(args, 'env');
-      const scopes = (option(args, 'scopes') ?? SCOPES.join(',')).split(',').map((s) => s.trim());
+      const given = options(args, ['org', 'env', 'scopes']);
+      const org = given.get('org');
+      const env = given.get('env');
+      const scopes = [...new Set((given.get('scopes') ?? SCOPES.join(',')).split(',').map((s) => s.trim()).filter(Boolean))];
       if (!org || !/^[A-Za-z0-9_.-]{1,64}$/.test(org)) throw new UsageError('--org is required: 1-64 letters, digits, _ . -');
       if (!env || !isEnvironment(env)) throw new UsageError('--env must be production or staging');
+      if (scopes.length === 0) throw new UsageError(`--scopes needs at least one of ${SCOPES.join(', ')}`);
       const unknown = scopes.filter((s) => !isScope(s));
       if (unknown.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
       const { key, record } = await apiKeys.create(org, env, scopes as Scope[]);
@@ -41,6 +60,7 @@ async function keys(apiKeys: ApiKeys, [action, ...args]: string[], out: (line: s
       return;
     }
     case 'list': {
+      noMoreArguments('list', args);
       const records = await apiKeys.list();
       if (records.length === 0) return out('No keys.');
       for (const r of records) {
@@ -49,8 +69,9 @@ async function keys(apiKeys: ApiKeys, [action, ...args]: string[], out: (line: s
       return;
     }
     case 'revoke': {
-      const id = args[0];
+      const [id, ...extra] = args;
       if (!id) throw new UsageError('keys revoke needs a key id (see keys list)');
+      noMoreArguments('revoke', extra);
       if (!(await apiKeys.revoke(id))) throw new UsageError(`no active key with id ${id}`);
       out(`Revoked ${id}.`);
       return;

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { MASTER_KEY } from '../crypto/master-key';
 import { PersonalDataCipher } from '../crypto/personal-data-cipher';
 import { JsonLogger } from '../http/json-logger';
 import { Clock } from '../kernel/clock';
@@ -10,7 +11,9 @@ import { AccountEventCodec } from './application/account-event-codec';
 import { AccountRepository } from './application/account-repository';
 import { ChangeStatusHandler } from './application/change-status';
 import { CreateAccountHandler } from './application/create-account';
+import { ExternalIdReservations } from './application/external-id-reservations';
 import { GetAccountHandler } from './application/get-account';
+import { ListAccountsHandler } from './application/list-accounts';
 import { RedactAccountHandler } from './application/redact-account';
 import { UpdateAccountHandler } from './application/update-account';
 import { AccountsController } from './http/accounts.controller';
@@ -49,6 +52,13 @@ class ProjectionLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
         }),
       inject: [EventStore, AccountReadModel, AccountEventCodec, AccountRowCodec, APP_CONFIG, JsonLogger],
     },
+    {
+      provide: ExternalIdReservations,
+      useFactory: (store: EventStore, repository: AccountRepository, masterKey: Buffer, ids: IdFactory, clock: Clock) =>
+        new ExternalIdReservations(store, repository, masterKey, ids, clock),
+      inject: [EventStore, AccountRepository, MASTER_KEY, IdFactory, Clock],
+    },
+    ListAccountsHandler,
     ProjectionLifecycle,
     CreateAccountHandler,
     UpdateAccountHandler,

@@ -1,8 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MASTER_KEY_FILE = 'master.key';
+
+/** DI token of the master key (a Buffer), resolved once at start-up. */
+export const MASTER_KEY = Symbol('MasterKey');
+
+/** A key for one purpose, HMAC-SHA256(masterKey, purpose): no two uses of the master key share a key. */
+export function deriveSubkey(masterKey: Buffer, purpose: string): Buffer {
+  return createHmac('sha256', masterKey).update(purpose, 'utf8').digest();
+}
 
 /** Parses a 256-bit key given as 64 hex characters or as base64. */
 export function parseMasterKey(text: string): Buffer | null {

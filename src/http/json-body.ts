@@ -53,6 +53,9 @@ function bodyError(error: unknown): JsonApiError {
     case 'entity.parse.failed':
       return JsonApiError.of(400, 'malformed_json', 'The body is not valid JSON');
     case 'encoding.unsupported':
+      return JsonApiError.of(415, 'unsupported_media_type', 'Send the body uncompressed, or with Content-Encoding gzip, deflate or br', {
+        source: { header: 'Content-Encoding' },
+      });
     case 'charset.unsupported':
       return JsonApiError.of(415, 'unsupported_media_type', 'Send the body as UTF-8 JSON', { source: { header: 'Content-Type' } });
     default:

@@ -20,6 +20,10 @@ export class JsonApiExceptionFilter implements ExceptionFilter {
       this.logger.event('error', 'unhandled error', { request_id: request.requestId, error: e.name, stack: e.stack?.split('\n').slice(1, 8).join('\n') });
     }
     if (response.headersSent) return;
-    response.status(error.status).set(error.headers).type(JSONAPI_MEDIA_TYPE).send(JSON.stringify(error.body()));
+    // end(), not send(): send() would add Express's ETag of the error body, which a client could
+    // take for the account's revision (If-Match). An ETag the handler set before failing goes too.
+    response.removeHeader('ETag');
+    const body = JSON.stringify(error.body());
+    response.status(error.status).set(error.headers).type(JSONAPI_MEDIA_TYPE).set('Content-Length', String(Buffer.byteLength(body))).end(body);
   }
 }

@@ -46,6 +46,8 @@ export abstract class EventStore {
   abstract readStream(stream: string): Promise<RecordedEvent[]>;
   /** Up to maxCount events of the global log after `after` (exclusive), in order. */
   abstract readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]>;
+  /** The global position of the last event in the store (START when empty), written by any process. */
+  abstract headPosition(): Promise<bigint>;
   /** Called after each append made through this instance; writes of other processes are found by polling. */
   abstract onAppended(listener: (position: bigint) => void): () => void;
   abstract close(): Promise<void>;

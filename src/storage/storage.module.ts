@@ -3,7 +3,7 @@ import { AccountReadModel } from '../accounts/projection/account-read-model.port
 import { ApiKeyStore } from '../auth/api-key-store.port';
 import { AppConfig } from '../config/app-config';
 import { DataKeyStore } from '../crypto/data-key-store.port';
-import { loadOrCreateMasterKeyFile } from '../crypto/master-key';
+import { loadOrCreateMasterKeyFile, MASTER_KEY } from '../crypto/master-key';
 import { PersonalDataCipher } from '../crypto/personal-data-cipher';
 import { EventStore } from './event-store.port';
 import { SqliteStorage } from './sqlite/sqlite-storage';
@@ -29,14 +29,15 @@ export class StorageModule {
         { provide: AccountReadModel, useFactory: (s: SqliteStorage) => s.readModel, inject: [SqliteStorage] },
         { provide: DataKeyStore, useFactory: (s: SqliteStorage) => s.dataKeys, inject: [SqliteStorage] },
         { provide: ApiKeyStore, useFactory: (s: SqliteStorage) => s.apiKeys, inject: [SqliteStorage] },
+        { provide: MASTER_KEY, useFactory: () => config.masterKey ?? loadOrCreateMasterKeyFile(config.dataDir) },
         {
           provide: PersonalDataCipher,
-          useFactory: (keys: DataKeyStore) => new PersonalDataCipher(config.masterKey ?? loadOrCreateMasterKeyFile(config.dataDir), keys),
-          inject: [DataKeyStore],
+          useFactory: (masterKey: Buffer, keys: DataKeyStore) => new PersonalDataCipher(masterKey, keys),
+          inject: [MASTER_KEY, DataKeyStore],
         },
         StorageLifecycle,
       ],
-      exports: [EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher],
+      exports: [EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher, MASTER_KEY],
     };
   }
 }

@@ -101,6 +101,19 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
       expect(seen).toEqual([result.position]);
     });
 
+    it('tells the position of the last event in the log, also one that another instance wrote', async () => {
+      expect(await store.headPosition()).toBe(await lastPosition(store));
+      const mine = await store.appendToStream(stream(), [event('a'), event('b')], NO_STREAM);
+      expect(await store.headPosition()).toBe(mine.position);
+      const other = await fixture.open();
+      try {
+        const theirs = await other.appendToStream(stream(), [event('c')], NO_STREAM);
+        expect(await store.headPosition()).toBe(theirs.position);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('still has every acknowledged event after it is closed and opened again', async () => {
       const s = stream();
       await store.appendToStream(s, [event('a'), event('b')], NO_STREAM);

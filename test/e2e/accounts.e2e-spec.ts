@@ -1,4 +1,4 @@
-import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, GUIDE_CREATE_BODY } from '../support/app-harness';
+import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_BODY, uniqueGuideAttributes } from '../support/app-harness';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
@@ -49,7 +49,7 @@ describe('Accounts API: create, read, update (the guide\'s examples)', () => {
   });
 
   it('applies the guide\'s PATCH example: the email changes, the phone stays', async () => {
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const patched = await t.patch(id, { contact: { email: 'new-email@example.com' } }).expect(200);
     expect(patched.body.data.attributes.contact).toEqual({ email: 'new-email@example.com', phone: '+1234567890' });
     expect(patched.body.data.attributes.updated_at).toMatch(RFC3339_UTC);
@@ -85,7 +85,7 @@ describe('Accounts API: create, read, update (the guide\'s examples)', () => {
   });
 
   it('records no event for a PATCH that changes nothing: 200, same ETag, updated_at untouched', async () => {
-    const created = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const created = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const same = await t.patch(created.id, { contact: { email: 'jane@example.com' }, entity_type: 'person' }).expect(200);
     expect(same.headers.etag).toBe('"0"');
     expect(same.body.data.attributes.updated_at).toBeNull();
@@ -103,7 +103,7 @@ describe('Accounts API: create, read, update (the guide\'s examples)', () => {
   });
 
   it('honours If-Match: the current ETag passes, a stale one answers 412', async () => {
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const body = (email: string) => ({ data: { type: 'account', id, attributes: { contact: { email } } } });
     await t.http().patch(`${ACCOUNTS}/${id}`).set('X-Api-Key', t.key).set('If-Match', '"0"').send(body('a@example.com')).expect(200);
     const stale = await t.http().patch(`${ACCOUNTS}/${id}`).set('X-Api-Key', t.key).set('If-Match', '"0"').send(body('b@example.com')).expect(412);

@@ -4,7 +4,7 @@ import { accountStream } from '../../src/accounts/application/account-repository
 import { hashOfStoredEvent } from '../../src/accounts/application/event-chain';
 import { SqliteEventStore } from '../../src/storage/sqlite/sqlite-event-store';
 import { EVENTS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
-import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp } from '../support/app-harness';
+import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp, uniqueGuideAttributes } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
 import { filesBelow, plaintextHits } from '../support/files';
 
@@ -19,7 +19,7 @@ describe('Status changes', () => {
   const t = appForEachSuite();
 
   it('activates, suspends, re-activates, deactivates and sends back to verification; every status of the guide\'s switch is reached', async () => {
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const seen = ['pending'];
     let revision = 0;
     for (const status of ['active', 'suspended', 'active', 'inactive', 'pending']) {
@@ -35,14 +35,14 @@ describe('Status changes', () => {
   });
 
   it('records nothing for a change to the current status', async () => {
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const same = await changeStatus(t, id, 'pending').expect(200);
     expect(same.headers.etag).toBe('"0"');
     expect(same.body.data.attributes.updated_at).toBeNull();
   });
 
   it('answers a forbidden transition with 409 invalid_status_transition naming from and to', async () => {
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     await changeStatus(t, id, 'active').expect(200);
     const refused = await changeStatus(t, id, 'pending').expect(409);
     expect(refused.body.errors).toEqual([
@@ -52,7 +52,7 @@ describe('Status changes', () => {
   });
 
   it('validates the status document', async () => {
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const bogus = await changeStatus(t, id, 'frozen').expect(422);
     expect(bogus.body.errors[0].source.pointer).toBe('/data/attributes/status');
     const long = await changeStatus(t, id, 'active', 'x'.repeat(501)).expect(422);
@@ -67,7 +67,7 @@ describe('Status changes', () => {
     const created = await t.create({ entity_type: 'person', status: 'active' }).expect(422);
     expect(created.body.errors[0]).toMatchObject({ code: 'read_only_attribute', source: { pointer: '/data/attributes/status' } });
     expect(created.body.errors[0].detail).toContain('/status');
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const patched = await t.patch(id, { status: 'active' }).expect(422);
     expect(patched.body.errors[0].detail).toContain('/status');
   });
@@ -101,7 +101,7 @@ describe('Redaction', () => {
   });
 
   it('is a first-class event in the stream: who, when and which request', async () => {
-    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const response = await redact(t, id).set('X-Request-Id', 'erasure-request-42').expect(200);
     const store = new SqliteEventStore(join(t.dataDir, EVENTS_FILE));
     const events = await store.readStream(accountStream(id));
@@ -116,7 +116,7 @@ describe('Redaction', () => {
 
   it('cannot be undone by a PATCH racing it: personal data never comes back', async () => {
     for (let round = 0; round < 5; round++) {
-      const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+      const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
       const racers = [
         ...Array.from({ length: 6 }, (_, i) => t.patch(id, { contact: { email: `racer${i}@example.com` }, person: { name: { first: `Racer${i}` } } })),
         redact(t, id),

@@ -106,3 +106,7 @@ export const GUIDE_CREATE_ATTRIBUTES = {
   person: { name: { first: 'Jane', last: 'Doe' }, birth_date: '1990-05-15' },
   contact: { email: 'jane@example.com', phone: '+1234567890' },
 };
+
+let guideCopies = 0;
+/** The guide's create example under an external_id of its own: external_id is unique per tenant. */
+export const uniqueGuideAttributes = () => ({ ...GUIDE_CREATE_ATTRIBUTES, external_id: `user-12345-${++guideCopies}` });

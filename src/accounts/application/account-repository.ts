@@ -49,19 +49,24 @@ export class AccountRepository {
     const toAppend = [];
     for (const event of events) {
       const { type, data } = await this.codec.encode(loaded.accountId, event);
-      const metadata = {
-        schema_version: EVENT_SCHEMA_VERSION,
-        tenant: actor.tenant,
-        api_key_id: actor.api_key_id,
-        request_id: actor.request_id,
-        correlation_id: actor.correlation_id,
-        causation_id: actor.request_id,
-        occurred_at: toTimestamp(this.clock.now()),
-        prev_hash: prevHash,
-      };
+      const metadata = eventMetadata(actor, toTimestamp(this.clock.now()), prevHash);
       toAppend.push({ id: this.ids.eventId(), type, data, metadata });
       prevHash = hashOfStoredEvent({ type, data, metadata });
     }
     return this.store.appendToStream(accountStream(loaded.accountId), toAppend, loaded.revision);
   }
+}
+
+/** The metadata every stored event carries (docs/EVENTS.md): who, which request, when, and the chain. */
+export function eventMetadata(actor: Actor, occurredAt: string, prevHash: string | null): Record<string, unknown> {
+  return {
+    schema_version: EVENT_SCHEMA_VERSION,
+    tenant: actor.tenant,
+    api_key_id: actor.api_key_id,
+    request_id: actor.request_id,
+    correlation_id: actor.correlation_id,
+    causation_id: actor.request_id,
+    occurred_at: occurredAt,
+    prev_hash: prevHash,
+  };
 }

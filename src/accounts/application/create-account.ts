@@ -4,6 +4,7 @@ import { IdFactory } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
 import { AccountInput } from '../domain/shapes';
 import { AccountRepository } from './account-repository';
+import { AccountCreationAbandoned, ExternalIdReservations, ExternalIdTaken } from './external-id-reservations';
 import { runAccountCommand, WriteResult } from './run-account-command';
 
 export class CreateAccountCommand {
@@ -13,20 +14,35 @@ export class CreateAccountCommand {
   ) {}
 }
 
+const MAX_FENCED = 3;
+
 @CommandHandler(CreateAccountCommand)
 export class CreateAccountHandler implements ICommandHandler<CreateAccountCommand, WriteResult> {
   constructor(
     private readonly repository: AccountRepository,
+    private readonly reservations: ExternalIdReservations,
     private readonly ids: IdFactory,
     private readonly clock: Clock,
   ) {}
 
-  execute({ actor, attributes }: CreateAccountCommand): Promise<WriteResult> {
-    const accountId = this.ids.accountId();
-    return runAccountCommand(this.repository, {
-      accountId,
-      actor,
-      command: () => ({ kind: 'CreateAccount', account_id: accountId, tenant: actor.tenant, attributes, now: toTimestamp(this.clock.now()) }),
-    });
+  async execute({ actor, attributes }: CreateAccountCommand): Promise<WriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      const accountId = this.ids.accountId();
+      try {
+        return await runAccountCommand(this.repository, {
+          accountId,
+          actor,
+          reservations: this.reservations,
+          command: () => ({ kind: 'CreateAccount', account_id: accountId, tenant: actor.tenant, attributes, now: toTimestamp(this.clock.now()) }),
+        });
+      } catch (error) {
+        if (!(error instanceof AccountCreationAbandoned)) throw error;
+        // Our claim outlived its grace and another request fenced this id: nothing was written
+        // under it, so start over under a new id, whose claim finds out who holds the external_id now.
+        if (attempt < MAX_FENCED) continue;
+        const holder = attributes.external_id ? await this.reservations.holderOf(actor.tenant, attributes.external_id) : null;
+        throw ExternalIdTaken(holder ?? accountId);
+      }
+    }
   }
 }

@@ -3,6 +3,7 @@ import { Clock, toTimestamp } from '../../kernel/clock';
 import { Actor } from '../../kernel/tenant';
 import { AccountInput } from '../domain/shapes';
 import { AccountRepository } from './account-repository';
+import { ExternalIdReservations } from './external-id-reservations';
 import { runAccountCommand, WriteResult } from './run-account-command';
 
 export class UpdateAccountCommand {
@@ -18,6 +19,7 @@ export class UpdateAccountCommand {
 export class UpdateAccountHandler implements ICommandHandler<UpdateAccountCommand, WriteResult> {
   constructor(
     private readonly repository: AccountRepository,
+    private readonly reservations: ExternalIdReservations,
     private readonly clock: Clock,
   ) {}
 
@@ -26,6 +28,7 @@ export class UpdateAccountHandler implements ICommandHandler<UpdateAccountComman
       accountId,
       actor,
       ifMatch,
+      reservations: this.reservations,
       command: () => ({ kind: 'UpdateAccount', attributes, now: toTimestamp(this.clock.now()) }),
     });
   }

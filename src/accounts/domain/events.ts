@@ -6,6 +6,11 @@ export const ACCOUNT_CREATED = 'account.created';
 export const ACCOUNT_UPDATED = 'account.updated';
 export const ACCOUNT_STATUS_CHANGED = 'account.status_changed';
 export const ACCOUNT_REDACTED = 'account.redacted';
+// Fences written by an external_id claim that found another request's claim abandoned (see
+// application/external-id-reservations.ts). They change nothing, but move the stream past the
+// revision the abandoned write expected, so it can never land.
+export const ACCOUNT_CREATION_ABANDONED = 'account.creation_abandoned';
+export const ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED = 'account.external_id_change_abandoned';
 
 export interface AccountCreated {
   type: typeof ACCOUNT_CREATED;
@@ -51,9 +56,34 @@ export interface AccountRedacted {
   };
 }
 
-export type AccountEvent = AccountCreated | AccountUpdated | AccountStatusChanged | AccountRedacted;
+/** The account's first event was never written, and now never can be: its id names no account. */
+export interface AccountCreationAbandoned {
+  type: typeof ACCOUNT_CREATION_ABANDONED;
+  data: { account_id: string };
+}
+
+/** A PATCH that had claimed a new external_id never wrote it; the account is unchanged. */
+export interface AccountExternalIdChangeAbandoned {
+  type: typeof ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED;
+  data: { account_id: string };
+}
+
+export type AccountEvent =
+  | AccountCreated
+  | AccountUpdated
+  | AccountStatusChanged
+  | AccountRedacted
+  | AccountCreationAbandoned
+  | AccountExternalIdChangeAbandoned;
 export type AccountEventType = AccountEvent['type'];
-export const ACCOUNT_EVENT_TYPES: readonly AccountEventType[] = [ACCOUNT_CREATED, ACCOUNT_UPDATED, ACCOUNT_STATUS_CHANGED, ACCOUNT_REDACTED];
+export const ACCOUNT_EVENT_TYPES: readonly AccountEventType[] = [
+  ACCOUNT_CREATED,
+  ACCOUNT_UPDATED,
+  ACCOUNT_STATUS_CHANGED,
+  ACCOUNT_REDACTED,
+  ACCOUNT_CREATION_ABANDONED,
+  ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED,
+];
 
 /** Event data fields that are stored only sealed with the account's data key. */
 export const SEALED_FIELDS = [...PERSONAL_FIELDS, 'reason'] as const;

@@ -1,5 +1,13 @@
 import { Account, NO_PERSONAL_DATA, PERSONAL_FIELDS } from './account';
-import { ACCOUNT_CREATED, ACCOUNT_REDACTED, ACCOUNT_STATUS_CHANGED, ACCOUNT_UPDATED, AccountEvent } from './events';
+import {
+  ACCOUNT_CREATED,
+  ACCOUNT_CREATION_ABANDONED,
+  ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED,
+  ACCOUNT_REDACTED,
+  ACCOUNT_STATUS_CHANGED,
+  ACCOUNT_UPDATED,
+  AccountEvent,
+} from './events';
 
 /**
  * Folds one event into the state. Personal fields may be missing from an event whose data key was
@@ -40,6 +48,10 @@ export function evolve(state: Account | null, event: AccountEvent): Account | nu
     case ACCOUNT_REDACTED:
       // Everything but the personal data stays: id, status, external_id, entity_type, timestamps, relationships.
       return state && { ...state, ...NO_PERSONAL_DATA, redacted_at: event.data.redacted_at };
+    case ACCOUNT_CREATION_ABANDONED:
+    case ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED:
+      // Fences only: a stream holding just the first of these folds to no account at all.
+      return state;
   }
 }
 

@@ -24,7 +24,8 @@ import { ENTITY_TYPES } from '../domain/account';
 // The attribute rules of SPEC §2. IsOptional lets null through: null means "none" (create) or
 // "clear" (PATCH, RFC 7396). Shapes are partial; the domain completes them with nulls.
 
-const PRINTABLE = /^[\x20-\x7E\u00A0-\uFFFF]+$/u;
+// Whole code points only: a lone surrogate is not printable (and SQLite would store it as U+FFFD).
+export const PRINTABLE = /^[\x20-\x7E\u00A0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]+$/u;
 
 /** A real calendar date YYYY-MM-DD (no Feb 30), not before `min`. "Not in the future" needs the clock: see account-document.ts. */
 function IsCalendarDate(min: string, options?: ValidationOptions) {
@@ -55,6 +56,9 @@ export function ReadOnly(detail: string) {
       validator: { validate: (value: unknown) => value === undefined },
     });
 }
+
+// ValidateNested alone would descend into an array inside the array ([[{...}]]) and let it through.
+const EACH_OBJECT = 'each entry of $property must be an object';
 
 const Name = () => (target: object, property: string) => {
   IsOptional()(target, property);
@@ -100,7 +104,7 @@ export class ShareholderDto {
 export class BusinessDto {
   @Text(300) legal_name?: string | null;
   @IsOptional() @IsCalendarDate('1800-01-01') registration_date?: string | null;
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => ShareholderDto) shareholders?: ShareholderDto[] | null;
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsObject({ each: true, message: EACH_OBJECT }) @ValidateNested({ each: true }) @Type(() => ShareholderDto) shareholders?: ShareholderDto[] | null;
 }
 
 export class ContactDto {
@@ -138,7 +142,7 @@ abstract class WritableAttributesDto {
   @Nested(() => BusinessDto) business?: BusinessDto | null;
   @Nested(() => ContactDto) contact?: ContactDto | null;
   @Nested(() => AddressDto) address?: AddressDto | null;
-  @IsOptional() @IsArray() @ArrayMaxSize(20) @ValidateNested({ each: true }) @Type(() => IdentityNumberDto) identity_numbers?: IdentityNumberDto[] | null;
+  @IsOptional() @IsArray() @ArrayMaxSize(20) @IsObject({ each: true, message: EACH_OBJECT }) @ValidateNested({ each: true }) @Type(() => IdentityNumberDto) identity_numbers?: IdentityNumberDto[] | null;
   @ReadOnly('status is read-only here: change it with POST /v1/identity/accounts/{id}/status') status?: unknown;
   @ReadOnly('created_at is set by the server') created_at?: unknown;
   @ReadOnly('updated_at is set by the server') updated_at?: unknown;

@@ -59,14 +59,17 @@ export function attributeProblems(dto: new () => object, attributes: Record<stri
   return [...errors.flatMap((error) => toProblems(error, '')), ...droppedKeyProblems(attributes, '')];
 }
 
-/** class-transformer skips these keys (against prototype pollution), so the whitelist never sees them. */
-const DROPPED_KEYS = ['__proto__', 'constructor'];
+/**
+ * class-transformer skips `__proto__`, `constructor` and every other name an object inherits
+ * (`toString`, `hasOwnProperty`...), so the whitelist never sees them: they are reported here.
+ */
+const isDroppedKey = (key: string) => key in Object.prototype;
 
 function droppedKeyProblems(value: unknown, parent: string): AttributeProblem[] {
   if (typeof value !== 'object' || value === null) return [];
   return Object.entries(value).flatMap(([key, child]) => {
     const path = parent ? `${parent}/${key}` : key;
-    if (!DROPPED_KEYS.includes(key)) return droppedKeyProblems(child, path);
+    if (!isDroppedKey(key)) return droppedKeyProblems(child, path);
     return [{ path, code: 'unknown_attribute' as const, detail: `Unknown attribute "${path.replace(/\//g, '.')}"` }];
   });
 }
@@ -86,7 +89,7 @@ const CODES: Record<string, AttributeProblem['code']> = {
 };
 
 // class-validator reports every failed rule of a property; a client needs the most basic one.
-const PRECEDENCE = ['whitelistValidation', 'readOnly', 'isDefined', 'isObject', 'isArray', 'isString', 'isNumber'];
+const PRECEDENCE = ['whitelistValidation', 'readOnly', 'isDefined', 'isArray', 'isObject', 'isString', 'isNumber'];
 
 function toProblems(error: ValidationError, parent: string): AttributeProblem[] {
   const path = parent ? `${parent}/${error.property}` : error.property;

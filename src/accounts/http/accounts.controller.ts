@@ -9,12 +9,14 @@ import { JsonApiError } from '../../http/jsonapi-error';
 import { ChangeStatusCommand } from '../application/change-status';
 import { CreateAccountCommand } from '../application/create-account';
 import { AccountView, GetAccountQuery } from '../application/get-account';
+import { AccountListView, ListAccountsQuery } from '../application/list-accounts';
 import { RedactAccountCommand } from '../application/redact-account';
 import { WriteResult } from '../application/run-account-command';
 import { UpdateAccountCommand } from '../application/update-account';
 import { AccountNotFound } from '../domain/rules';
 import { readCreateDocument, readUpdateDocument } from './account-document';
 import { accountDocument, etagOf, parseIfMatch } from './account.serializer';
+import { listDocument, readListQuery } from './list-query';
 import { readStatusChangeDocument } from './status-change-document';
 
 const BASE_PATH = '/v1/identity/accounts';
@@ -36,6 +38,15 @@ export class AccountsController {
     const written = await this.commands.execute<CreateAccountCommand, WriteResult>(new CreateAccountCommand(actor, attributes));
     response.setHeader('Location', `${request.protocol}://${request.get('host')}${BASE_PATH}/${written.accountId}`);
     return this.answer(actor, written, response);
+  }
+
+  // Before @Get(':id'), so that the bare collection path is the list.
+  @Get()
+  @RequiresScope('accounts:read')
+  async list(@CurrentActor() actor: Actor, @Req() request: Request) {
+    const query = readListQuery(new URL(request.originalUrl, 'http://localhost').searchParams);
+    const view = await this.queries.execute<ListAccountsQuery, AccountListView>(new ListAccountsQuery(actor.tenant, query.filter, query.page));
+    return listDocument(view, query, `${request.protocol}://${request.get('host')}${BASE_PATH}`);
   }
 
   @Get(':id')

@@ -1,5 +1,5 @@
 import { Tenant } from '../../kernel/tenant';
-import { Account, PersonalData } from '../domain/account';
+import { Account, AccountStatus, EntityType, PersonalData } from '../domain/account';
 
 /** An account as the read model keeps it: personal data only sealed with the account's data key. */
 export interface AccountRow extends Omit<Account, keyof PersonalData> {
@@ -9,11 +9,47 @@ export interface AccountRow extends Omit<Account, keyof PersonalData> {
   revision: bigint;
 }
 
+/** Every filter present must match; the tenant always does. */
+export interface AccountFilter {
+  external_id?: string;
+  status?: AccountStatus;
+  entity_type?: EntityType;
+}
+
+/**
+ * A boundary in a tenant's list, which runs newest first by (created_at, id): that key is immutable,
+ * so pages keep their place while accounts are created between requests. `inclusive` takes the
+ * account at the boundary in too (the neighbour of an empty page starts at its boundary).
+ */
+export interface ListBound {
+  created_at: string;
+  id: string;
+  inclusive: boolean;
+}
+
+/** At most one of after (older than) and before (newer than). */
+export interface ListRequest {
+  size: number;
+  after?: ListBound;
+  before?: ListBound;
+}
+
+export interface ListPage {
+  /** Newest first. */
+  rows: AccountRow[];
+  /** Where the page of newer accounts ends (its `before`), or null when none are newer. */
+  newer: ListBound | null;
+  /** Where the page of older accounts starts (its `after`), or null when none are older. */
+  older: ListBound | null;
+}
+
 export abstract class AccountReadModel {
   /** The global position of the last event applied. */
   abstract checkpoint(): Promise<bigint>;
   abstract get(tenant: Tenant, id: string): Promise<AccountRow | null>;
   abstract getMany(ids: string[]): Promise<AccountRow[]>;
+  /** One page of the tenant's accounts and its neighbours, read from one snapshot; indexed, so its cost does not grow with the tenant. */
+  abstract list(tenant: Tenant, filter: AccountFilter, request: ListRequest): Promise<ListPage>;
   /**
    * Writes the rows and moves the checkpoint from `from` to `to` in one transaction. Returns false,
    * writing nothing, when the checkpoint is no longer `from` (another process applied the batch).

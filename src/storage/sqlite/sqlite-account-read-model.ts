@@ -1,8 +1,51 @@
+import type Database from 'better-sqlite3';
 import { Tenant } from '../../kernel/tenant';
-import { AccountReadModel, AccountRow } from '../../accounts/projection/account-read-model.port';
+import {
+  AccountFilter,
+  AccountReadModel,
+  AccountRow,
+  ListBound,
+  ListPage,
+  ListRequest,
+} from '../../accounts/projection/account-read-model.port';
 import { SqliteDatabase } from './sqlite-database';
 
 const PROJECTION = 'accounts';
+
+// One index per combination of list filters: the tenant and the filters' columns by equality, then
+// the list's order (created_at, id). A page is then one seek and `size` steps, and a lookup by
+// external_id one seek, however many accounts there are.
+const INDEXES = {
+  accounts_newest: 'organization_id, environment, created_at, id',
+  accounts_by_status: 'organization_id, environment, status, created_at, id',
+  accounts_by_entity_type: 'organization_id, environment, entity_type, created_at, id',
+  accounts_by_status_and_entity_type: 'organization_id, environment, status, entity_type, created_at, id',
+  accounts_by_external_id: 'organization_id, environment, external_id',
+} as const;
+
+const FILTER_COLUMNS = ['external_id', 'status', 'entity_type'] as const;
+
+/** Named explicitly: without statistics the planner could pick an index that serves the order but not the filter. */
+function indexFor(filter: AccountFilter): keyof typeof INDEXES {
+  if (filter.external_id !== undefined) return 'accounts_by_external_id';
+  if (filter.status !== undefined && filter.entity_type !== undefined) return 'accounts_by_status_and_entity_type';
+  if (filter.status !== undefined) return 'accounts_by_status';
+  if (filter.entity_type !== undefined) return 'accounts_by_entity_type';
+  return 'accounts_newest';
+}
+
+/** Toward older accounts the list runs newest first; toward newer ones, from the bound upward. */
+type Side = 'older' | 'newer';
+
+/** The SQL of a page (`rows`) or of the question whether any account lies beyond a bound (`exists`). */
+export function listSql(filter: AccountFilter, side: Side, bound: 'none' | 'exclusive' | 'inclusive', what: 'rows' | 'exists'): string {
+  const where = ['organization_id = @organization_id', 'environment = @environment'];
+  for (const column of FILTER_COLUMNS) if (filter[column] !== undefined) where.push(`${column} = @${column}`);
+  if (bound !== 'none') where.push(`(created_at, id) ${side === 'older' ? '<' : '>'}${bound === 'inclusive' ? '=' : ''} (@created_at, @id)`);
+  const direction = side === 'older' ? 'DESC' : 'ASC';
+  return `SELECT ${what === 'rows' ? '*' : '1'} FROM accounts INDEXED BY ${indexFor(filter)} WHERE ${where.join(' AND ')}
+    ORDER BY created_at ${direction}, id ${direction} LIMIT @limit`;
+}
 
 interface Row {
   id: string;
@@ -23,6 +66,8 @@ interface Row {
 export class SqliteAccountReadModel extends AccountReadModel {
   private readonly statements;
   private readonly commitTransaction;
+  private readonly listTransaction;
+  private readonly listStatements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
     super();
@@ -46,6 +91,7 @@ export class SqliteAccountReadModel extends AccountReadModel {
         sealed_personal TEXT,
         revision        INTEGER NOT NULL
       );`);
+    for (const [name, columns] of Object.entries(INDEXES)) db.exec(`CREATE INDEX IF NOT EXISTS ${name} ON accounts (${columns})`);
     this.statements = {
       checkpoint: db.prepare<[string], { position: number }>('SELECT position FROM projection_checkpoints WHERE projection = ?'),
       moveCheckpoint: db.prepare(
@@ -61,6 +107,8 @@ export class SqliteAccountReadModel extends AccountReadModel {
            sealed_personal = excluded.sealed_personal, revision = excluded.revision`,
       ),
     };
+    // One read transaction: the page and the questions about its neighbours see one snapshot.
+    this.listTransaction = db.transaction((tenant: Tenant, filter: AccountFilter, request: ListRequest) => this.readPage(tenant, filter, request));
     this.commitTransaction = db.transaction((rows: AccountRow[], from: bigint, to: bigint) => {
       if (this.readCheckpoint() !== from) return false;
       this.statements.moveCheckpoint.run({ projection: PROJECTION, from: Number(from), to: Number(to) });
@@ -82,6 +130,50 @@ export class SqliteAccountReadModel extends AccountReadModel {
     if (ids.length === 0) return [];
     const rows = this.db.prepare<string[], Row>(`SELECT * FROM accounts WHERE id IN (${ids.map(() => '?').join(',')})`).all(...ids);
     return rows.map(fromColumns);
+  }
+
+  async list(tenant: Tenant, filter: AccountFilter, request: ListRequest): Promise<ListPage> {
+    return this.listTransaction(tenant, filter, request);
+  }
+
+  private readPage(tenant: Tenant, filter: AccountFilter, { size, after, before }: ListRequest): ListPage {
+    const base: Record<string, string | number> = { organization_id: tenant.organization_id, environment: tenant.environment };
+    for (const column of FILTER_COLUMNS) if (filter[column] !== undefined) base[column] = filter[column]!;
+    const query = (side: Side, bound: ListBound | undefined, limit: number) => {
+      const sql = listSql(filter, side, bound ? (bound.inclusive ? 'inclusive' : 'exclusive') : 'none', 'rows');
+      return this.statement(sql).all({ ...base, ...(bound && { created_at: bound.created_at, id: bound.id }), limit }) as Row[];
+    };
+    const beyond = (side: Side, bound: ListBound): ListBound | null => {
+      const sql = listSql(filter, side, bound.inclusive ? 'inclusive' : 'exclusive', 'exists');
+      return this.statement(sql).get({ ...base, created_at: bound.created_at, id: bound.id, limit: 1 }) ? bound : null;
+    };
+    const at = (row: Row): ListBound => ({ created_at: row.created_at, id: row.id, inclusive: false });
+    // An empty page has no rows to bound its neighbours: they start at its own bound, taken the other way.
+    const across = (bound: ListBound): ListBound => ({ ...bound, inclusive: !bound.inclusive });
+
+    if (before) {
+      const found = query('newer', before, size + 1);
+      const rows = found.slice(0, size).reverse();
+      const oldest = rows.at(-1);
+      return {
+        rows: rows.map(fromColumns),
+        newer: found.length > size ? at(rows[0]) : null,
+        older: beyond('older', oldest ? at(oldest) : across(before)),
+      };
+    }
+    const found = query('older', after, size + 1);
+    const rows = found.slice(0, size);
+    return {
+      rows: rows.map(fromColumns),
+      newer: after ? beyond('newer', rows.length ? at(rows[0]) : across(after)) : null,
+      older: found.length > size ? at(rows.at(-1)!) : null,
+    };
+  }
+
+  private statement(sql: string) {
+    let statement = this.listStatements.get(sql);
+    if (!statement) this.listStatements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
   }
 
   async commit(rows: AccountRow[], from: bigint, to: bigint): Promise<boolean> {

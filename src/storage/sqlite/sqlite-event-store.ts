@@ -50,6 +50,7 @@ export class SqliteEventStore extends EventStore {
       ),
       stream: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream = ? ORDER BY revision'),
       all: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      headPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
     };
     this.appendTransaction = this.db.transaction((stream: string, events: EventToAppend[], expected: ExpectedRevision) => {
       const head = this.statements.head.get(stream)?.revision ?? null;
@@ -87,6 +88,10 @@ export class SqliteEventStore extends EventStore {
 
   async readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]> {
     return this.statements.all.all(Number(after), maxCount).map(toRecorded);
+  }
+
+  async headPosition(): Promise<bigint> {
+    return BigInt(this.statements.headPosition.get()?.position ?? 0);
   }
 
   onAppended(listener: (position: bigint) => void): () => void {

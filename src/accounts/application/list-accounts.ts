@@ -1,0 +1,40 @@
+import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { Tenant } from '../../kernel/tenant';
+import { EventStore } from '../../storage/event-store.port';
+import { Account } from '../domain/account';
+import { AccountProjection } from '../projection/account-projection';
+import { AccountFilter, AccountReadModel, ListBound, ListRequest } from '../projection/account-read-model.port';
+import { AccountRowCodec } from '../projection/account-row-codec';
+
+/** List, filter, and look up by external_id (a filter that matches 0 or 1 account). */
+export class ListAccountsQuery {
+  constructor(
+    readonly tenant: Tenant,
+    readonly filter: AccountFilter,
+    readonly page: ListRequest,
+  ) {}
+}
+
+export interface AccountListView {
+  accounts: Account[];
+  newer: ListBound | null;
+  older: ListBound | null;
+}
+
+@QueryHandler(ListAccountsQuery)
+export class ListAccountsHandler implements IQueryHandler<ListAccountsQuery, AccountListView> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly readModel: AccountReadModel,
+    private readonly projection: AccountProjection,
+    private readonly rows: AccountRowCodec,
+  ) {}
+
+  async execute({ tenant, filter, page }: ListAccountsQuery): Promise<AccountListView> {
+    // Read-your-writes without a position to wait for: every write acknowledged before this query
+    // (by any process, even one whose answer was "read model lagging") is in the answer.
+    await this.projection.waitFor(await this.store.headPosition());
+    const { rows, newer, older } = await this.readModel.list(tenant, filter, page);
+    return { accounts: await Promise.all(rows.map((row) => this.rows.toAccount(row))), newer, older };
+  }
+}

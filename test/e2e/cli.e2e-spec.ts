@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { runCli } from '../../src/cli';
+import { ACCOUNTS, removeDir, startApp, TestApp } from '../support/app-harness';
+
+// The operator's CLI for keys, run against the DATA_DIR of a running service, as an operator would.
+
+// A whole key (the 32+ character secret), not the hint `keys list` shows (sk_staging_ab12...).
+const KEY_PATTERN = /sk_(?:production|staging)_[A-Za-z0-9]{32,}/g;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('CLI: keys create, list, revoke', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(async () => {
+    await t.close();
+    removeDir(t.dataDir);
+  });
+
+  async function cli(...args: string[]): Promise<{ code: number; lines: string[]; out: string }> {
+    const lines: string[] = [];
+    const code = await runCli(args, { DATA_DIR: t.dataDir }, (line) => lines.push(line));
+    return { code, lines, out: lines.join('\n') };
+  }
+
+  async function create(org: string, env: string, scopes: string) {
+    const result = await cli('keys', 'create', '--org', org, '--env', env, '--scopes', scopes);
+    expect(result.code).toBe(0);
+    const keys = result.out.match(KEY_PATTERN) ?? [];
+    expect(keys).toHaveLength(1);
+    return { ...result, key: keys[0] as string, id: /key_[0-9A-Z]{26}/.exec(result.out)![0] };
+  }
+
+  const postAccount = (key: string) =>
+    t.http().post(ACCOUNTS).set('X-Api-Key', key).set('Content-Type', 'application/json').send({ data: { type: 'account', attributes: { entity_type: 'person' } } });
+
+  it('keys create prints the key exactly once, and the key works for its scope only', async () => {
+    const reader = await create('acme', 'production', 'accounts:read');
+    expect(reader.code).toBe(0);
+    expect(reader.key).toMatch(/^sk_production_[A-Za-z0-9]{32,}$/);
+    expect(reader.lines).toEqual([
+      `Created ${reader.id} for acme/production with scopes accounts:read.`,
+      'The key is shown only now; store it safely:',
+      reader.key,
+    ]);
+
+    // A writer of the same tenant makes an account; the reader sees it but may not write.
+    const writer = await create('acme', 'production', 'accounts:write');
+    expect(writer.key).not.toBe(reader.key);
+    const id = (await postAccount(writer.key).expect(201)).body.data.id;
+
+    const read = await t.get(id, reader.key).expect(200);
+    expect(read.body.data.id).toBe(id);
+    expect((await t.http().get(ACCOUNTS).set('X-Api-Key', reader.key).expect(200)).body.data.map((a: { id: string }) => a.id)).toEqual([id]);
+    for (const refused of [await postAccount(reader.key), await t.patch(id, { external_id: 'renamed' }, reader.key)]) {
+      expect(refused.status).toBe(403);
+      expect(refused.body.errors[0]).toMatchObject({ code: 'insufficient_scope', meta: { required_scope: 'accounts:write' } });
+    }
+    // Its tenant is acme/production: the bootstrap key (default/staging) does not see the account.
+    await t.get(id).expect(404);
+  });
+
+  it('keys create records each scope once, and every scope when --scopes is left out', async () => {
+    const twice = await create('acme', 'staging', 'accounts:read, accounts:read');
+    expect(twice.lines[0]).toBe(`Created ${twice.id} for acme/staging with scopes accounts:read.`);
+
+    const all = await cli('keys', 'create', '--org', 'acme', '--env', 'staging');
+    expect(all.code).toBe(0);
+    expect(all.lines[0]).toMatch(/ with scopes accounts:read,accounts:write,audit:read\.$/);
+    const key = (all.out.match(KEY_PATTERN) ?? [])[0] as string;
+    await postAccount(key).expect(201);
+  });
+
+  it('keys list shows id, organization, environment and scopes of every key, never a key or its hash', async () => {
+    const made = await create('globex', 'staging', 'accounts:read,audit:read');
+    const { code, lines, out } = await cli('keys', 'list');
+    expect(code).toBe(0);
+
+    const row = lines.find((line) => line.startsWith(`${made.id}\t`));
+    expect(row).toBeDefined();
+    const [id, org, env, scopes, , createdAt, state] = row!.split('\t');
+    expect({ id, org, env, scopes, state }).toEqual({ id: made.id, org: 'globex', env: 'staging', scopes: 'accounts:read,audit:read', state: 'active' });
+    expect(createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    // The bootstrap key too: organization default, every scope.
+    expect(lines.some((line) => /\tdefault\tstaging\taccounts:read,accounts:write,audit:read\t/.test(line))).toBe(true);
+
+    for (const key of [made.key, t.key]) {
+      const secret = key.replace(/^sk_[a-z]+_/, '');
+      expect(out).not.toContain(secret);
+      expect(out).not.toContain(sha256(key));
+    }
+    expect(out.match(KEY_PATTERN)).toBeNull();
+  });
+
+  it('keys revoke <id> refuses the key at once, and says so in the list', async () => {
+    const made = await create('initech', 'production', 'accounts:read,accounts:write');
+    await postAccount(made.key).expect(201);
+
+    expect(await cli('keys', 'revoke', made.id)).toMatchObject({ code: 0, lines: [`Revoked ${made.id}.`] });
+    const refused = await postAccount(made.key);
+    expect(refused.status).toBe(401);
+    expect(refused.body.errors[0]).toMatchObject({ code: 'unauthorized', source: { header: 'X-Api-Key' } });
+    expect((await t.http().get(ACCOUNTS).set('X-Api-Key', made.key)).status).toBe(401);
+
+    const row = (await cli('keys', 'list')).lines.find((line) => line.startsWith(`${made.id}\t`));
+    expect(row).toMatch(/\trevoked \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+
+    const again = await cli('keys', 'revoke', made.id);
+    expect(again.code).toBe(2);
+    expect(again.out.split('\n')[0]).toBe(`error: no active key with id ${made.id}`);
+  });
+
+  describe('bad arguments exit 2 with a clear message and change nothing', () => {
+    const create = (...rest: string[]) => ['keys', 'create', ...rest];
+    it.each([
+      [[], 'Usage: cli <command>'],
+      [['frobnicate'], 'error: unknown command "frobnicate"'],
+      [['keys'], 'error: unknown keys command ""'],
+      [['keys', 'rotate'], 'error: unknown keys command "rotate"'],
+      [create(), 'error: --org is required: 1-64 letters, digits, _ . -'],
+      [create('--org', 'acme'), 'error: --env must be production or staging'],
+      [create('--org', 'acme', '--env', 'dev'), 'error: --env must be production or staging'],
+      [create('--org', 'a b', '--env', 'staging'), 'error: --org is required: 1-64 letters, digits, _ . -'],
+      [create('--org', 'acme', '--env', 'staging', '--scopes', 'accounts:delete,accounts:read'), 'error: unknown scope(s): accounts:delete; known: accounts:read, accounts:write, audit:read'],
+      // Each of these once made a key with EVERY scope, or for an organization named "--env".
+      [create('--org', 'acme', '--env', 'staging', '--scopes'), 'error: --scopes needs a value'],
+      [create('--org', 'acme', '--env', 'staging', '--scope', 'accounts:read'), 'error: unexpected argument "--scope"; expected --org, --env, --scopes'],
+      [create('--org', '--env', 'staging'), 'error: --org needs a value'],
+      [create('--org', 'acme', '--env', 'staging', '--scopes', ''), 'error: --scopes needs at least one of accounts:read, accounts:write, audit:read'],
+      [create('--org', 'acme', '--env', 'staging', 'accounts:read'), 'error: unexpected argument "accounts:read"; expected --org, --env, --scopes'],
+      [create('--org', 'acme', '--org', 'globex', '--env', 'staging'), 'error: --org is given twice'],
+      [['keys', 'list', '--all'], 'error: keys list: unexpected argument "--all"'],
+      [['keys', 'revoke'], 'error: keys revoke needs a key id (see keys list)'],
+      [['keys', 'revoke', 'key_01ARZ3NDEKTSV4RRFFQ69G5FAV'], 'error: no active key with id key_01ARZ3NDEKTSV4RRFFQ69G5FAV'],
+    ])('%j', async (args, message) => {
+      const before = (await cli('keys', 'list')).out;
+      const result = await cli(...args);
+      expect(result.code).toBe(2);
+      expect(result.out.split('\n')[0]).toBe(message);
+      expect(result.out).toContain('Usage: cli <command>');
+      expect(result.out.match(KEY_PATTERN)).toBeNull();
+      expect((await cli('keys', 'list')).out).toBe(before);
+    });
+
+    it('--help prints the usage and exits 0', async () => {
+      const help = await cli('--help');
+      expect(help.code).toBe(0);
+      expect(help.out).toMatch(/^Usage: cli <command>/);
+      expect(help.out).toContain('keys create --org <organization> --env <production|staging> [--scopes a,b,...]');
+    });
+  });
+});

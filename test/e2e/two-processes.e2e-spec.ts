@@ -1,0 +1,110 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import request from 'supertest';
+import { generateApiKey } from '../../src/auth/api-key';
+import { ACCOUNTS, removeDir, tempDataDir } from '../support/app-harness';
+import { freshFolds } from '../support/fresh-folds';
+
+jest.setTimeout(60_000);
+
+const ROOT = join(__dirname, '../..');
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+interface ServiceProcess {
+  child: ChildProcess;
+  url: string;
+}
+
+/** The real service (src/main.ts) in its own process, resolved once it logs that it is listening. */
+async function startService(dataDir: string, key: string): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ACCOUNTS_BOOTSTRAP_KEY: key, LOG_REQUESTS: 'false', NODE_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (/"message":"listening"/.test(output)) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('exit', (code) => reject(new Error(`the service exited with ${code} before listening:\n${output}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function stopService(service: ServiceProcess): Promise<void> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+  const exited = once(service.child, 'exit');
+  service.child.kill('SIGTERM');
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe('Two service processes on one DATA_DIR', () => {
+  const dataDir = tempDataDir();
+  const key = generateApiKey('staging');
+  const services: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    // One after the other: both would otherwise store the bootstrap key at the same moment.
+    services.push(await startService(dataDir, key));
+    services.push(await startService(dataDir, key));
+  });
+  afterAll(async () => {
+    await Promise.all(services.map(stopService));
+    removeDir(dataDir);
+  });
+
+  const create = (service: ServiceProcess, externalId: string) =>
+    request(service.url).post(ACCOUNTS).set('X-Api-Key', key).send({ data: { type: 'account', attributes: { entity_type: 'person', external_id: externalId } } });
+  const lookup = (service: ServiceProcess, externalId: string) =>
+    request(service.url).get(`${ACCOUNTS}?filter[external_id]=${externalId}`).set('X-Api-Key', key).expect(200);
+
+  it('lets exactly one of 25 concurrent creates, spread over both, have an external_id; the rest answer 409 naming it', async () => {
+    for (let round = 0; round < 3; round++) {
+      const externalId = `two-processes-${round}`;
+      const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => create(services[i % 2], externalId)));
+      const created = responses.filter((r) => r.status === 201);
+      expect(created).toHaveLength(1);
+      const holder = created[0].body.data.id;
+      for (const response of responses.filter((r) => r.status !== 201)) {
+        expect(response.status).toBe(409);
+        expect(response.body.errors[0]).toMatchObject({ code: 'external_id_taken', meta: { account_id: holder } });
+      }
+      // Each process answers the lookup at once, whichever process wrote.
+      for (const service of services) expect((await lookup(service, externalId)).body.data.map((d: { id: string }) => d.id)).toEqual([holder]);
+    }
+  });
+
+  it('keeps PATCHes in one process and creates in the other from sharing an external_id', async () => {
+    const movers = await Promise.all(Array.from({ length: 6 }, (_, i) => create(services[0], `mover-${i}`).expect(201)));
+    const responses = await Promise.all([
+      ...movers.map((r) => {
+        const id = r.body.data.id;
+        return request(services[0].url).patch(`${ACCOUNTS}/${id}`).set('X-Api-Key', key).send({ data: { type: 'account', id, attributes: { external_id: 'cross-target' } } });
+      }),
+      ...Array.from({ length: 6 }, () => create(services[1], 'cross-target')),
+    ]);
+    expect(responses.filter((r) => r.status === 200 || r.status === 201)).toHaveLength(1);
+    const holders = [...(await freshFolds(dataDir)).entries()]
+      .filter(([, fold]) => (fold.body as { data: { attributes: { external_id: string } } }).data.attributes.external_id === 'cross-target')
+      .map(([id]) => id);
+    expect(holders).toHaveLength(1);
+    for (const service of services) expect((await lookup(service, 'cross-target')).body.data.map((d: { id: string }) => d.id)).toEqual(holders);
+  });
+});
