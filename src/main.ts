@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { loadConfig } from './config/app-config';
 import { JsonLogger } from './http/json-logger';
@@ -7,7 +8,9 @@ async function main() {
   const logger = new JsonLogger();
   const app = await createApp(config, { logger });
   await app.listen(config.port);
-  logger.event('info', 'listening', { port: config.port, data_dir: config.dataDir, event_store: config.eventStore, read_model: config.readModel });
+  // The port actually bound: PORT=0 asks the system for a free one.
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.event('info', 'listening', { port, data_dir: config.dataDir, event_store: config.eventStore, read_model: config.readModel });
 }
 
 main().catch((error: unknown) => {

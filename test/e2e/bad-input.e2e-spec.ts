@@ -356,6 +356,14 @@ describe('bad input: each refusal says what and where, all at once, and writes n
       );
       expect(response.body.errors).toHaveLength(13);
     });
+
+    it('lists at most 100 problems, then says how many more there are', async () => {
+      const entries = Array.from({ length: 1000 }, () => ({ number: '', class: 'NOT A TOKEN' }));
+      const response = await refusedCreate(() => postRaw({ data: { type: 'account', attributes: { entity_type: 'person', identity_numbers: entries } } }));
+      expect(response.status).toBe(422);
+      expect(response.body.errors).toHaveLength(101);
+      expect(response.body.errors[100]).toMatchObject({ code: 'too_many_problems', meta: { not_listed: expect.any(Number) } });
+    });
   });
 
   describe('routes and ids', () => {

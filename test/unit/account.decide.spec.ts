@@ -52,6 +52,11 @@ describe('Account aggregate', () => {
       given().when(create({ entity_type: 'business', person: { sex: 'male' } })).thenInvalid(['person']);
     });
 
+    it('refuses an entity_type it does not know, or none', () => {
+      given().when(create({ entity_type: 'robot' })).thenInvalid(['entity_type']);
+      given().when(create({})).thenInvalid(['entity_type']);
+    });
+
     it('refuses to create an account that exists', () => {
       given(created()).when(create({ entity_type: 'person' })).thenRefused('account_already_exists');
     });

@@ -1,4 +1,4 @@
-import { Account, EntityType, PersonalData, WRITABLE_FIELDS, WritableField } from './account';
+import { Account, ENTITY_TYPES, EntityType, PersonalData, WRITABLE_FIELDS, WritableField } from './account';
 import { AccountCommand, ChangeStatus, CreateAccount, RedactAccount, UpdateAccount } from './commands';
 import { AccountAlreadyExists, AccountNotFound, AccountRedacted, InvalidStatusTransition } from './rules';
 import { canTransition } from './status-transitions';
@@ -24,6 +24,11 @@ export function decide(command: AccountCommand, state: Account | null): AccountE
 function create(command: CreateAccount, state: Account | null): AccountEvent[] {
   if (state) throw AccountAlreadyExists(state.id);
   const entityType = command.attributes.entity_type as EntityType;
+  // The HTTP layer checks this too; the aggregate must not trust it, since an event it records
+  // with a bad entity_type could never be folded again.
+  if (!ENTITY_TYPES.includes(entityType)) {
+    throw new InvalidAttributes([{ path: 'entity_type', code: 'invalid_attribute', detail: `entity_type must be one of ${ENTITY_TYPES.join(', ')}` }]);
+  }
   const personal = toPersonalData(command.attributes, command.now);
   const problems = entityTypeProblems(entityType, command.attributes);
   if (problems.length) throw new InvalidAttributes(problems);

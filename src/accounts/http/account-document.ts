@@ -74,12 +74,19 @@ function droppedKeyProblems(value: unknown, parent: string): AttributeProblem[] 
   });
 }
 
+/** Enough to fix any honest document in one go; more would let a small request buy a huge answer. */
+export const MAX_REPORTED_PROBLEMS = 100;
+
 export function invalidAttributes(problems: AttributeProblem[]): JsonApiError {
-  const unique = new Map(problems.map((p) => [`${p.path}|${p.detail}`, p]));
-  return new JsonApiError(
-    422,
-    [...unique.values()].map((p) => errorObject(422, p.code, p.detail, { source: { pointer: attributePointer(p.path) } })),
-  );
+  const unique = [...new Map(problems.map((p) => [`${p.path}|${p.detail}`, p])).values()];
+  const errors = unique
+    .slice(0, MAX_REPORTED_PROBLEMS)
+    .map((p) => errorObject(422, p.code, p.detail, { source: { pointer: attributePointer(p.path) } }));
+  if (unique.length > MAX_REPORTED_PROBLEMS) {
+    const more = unique.length - MAX_REPORTED_PROBLEMS;
+    errors.push(errorObject(422, 'too_many_problems', `${more} more problems are not listed; fix these first`, { meta: { not_listed: more } }));
+  }
+  return new JsonApiError(422, errors);
 }
 
 const CODES: Record<string, AttributeProblem['code']> = {
