@@ -29,7 +29,9 @@ export class GetAccountHandler implements IQueryHandler<GetAccountQuery, Account
   ) {}
 
   async execute({ tenant, accountId, atLeastPosition }: GetAccountQuery): Promise<AccountView> {
+    // After a write, its position is known; otherwise every write acknowledged so far counts.
     if (atLeastPosition !== undefined) await this.projection.waitFor(atLeastPosition);
+    else await this.projection.waitForHead();
     const row = await this.readModel.get(tenant, accountId);
     if (!row) throw AccountNotFound();
     return { account: await this.rows.toAccount(row), revision: row.revision };

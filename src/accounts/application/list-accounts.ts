@@ -1,6 +1,5 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { Tenant } from '../../kernel/tenant';
-import { EventStore } from '../../storage/event-store.port';
 import { Account } from '../domain/account';
 import { AccountProjection } from '../projection/account-projection';
 import { AccountFilter, AccountReadModel, ListBound, ListRequest } from '../projection/account-read-model.port';
@@ -24,16 +23,13 @@ export interface AccountListView {
 @QueryHandler(ListAccountsQuery)
 export class ListAccountsHandler implements IQueryHandler<ListAccountsQuery, AccountListView> {
   constructor(
-    private readonly store: EventStore,
     private readonly readModel: AccountReadModel,
     private readonly projection: AccountProjection,
     private readonly rows: AccountRowCodec,
   ) {}
 
   async execute({ tenant, filter, page }: ListAccountsQuery): Promise<AccountListView> {
-    // Read-your-writes without a position to wait for: every write acknowledged before this query
-    // (by any process, even one whose answer was "read model lagging") is in the answer.
-    await this.projection.waitFor(await this.store.headPosition());
+    await this.projection.waitForHead();
     const { rows, newer, older } = await this.readModel.list(tenant, filter, page);
     return { accounts: await Promise.all(rows.map((row) => this.rows.toAccount(row))), newer, older };
   }

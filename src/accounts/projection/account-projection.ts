@@ -71,6 +71,15 @@ export class AccountProjection {
     }
   }
 
+  /**
+   * Resolves once the read model reflects every event stored so far, by any process: a read that
+   * waits for this sees every write acknowledged before it (and a restarted app never answers 404
+   * for an account its projection has not reached yet).
+   */
+  async waitForHead(timeoutMs?: number): Promise<void> {
+    await this.waitFor(await this.store.headPosition(), timeoutMs);
+  }
+
   /** Applies everything the store holds beyond the checkpoint. */
   async catchUp(): Promise<void> {
     for (;;) {
