@@ -36,7 +36,7 @@ export class AccountsController {
   async create(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const attributes = readCreateDocument(body, this.today());
     const written = await this.commands.execute<CreateAccountCommand, WriteResult>(new CreateAccountCommand(actor, attributes));
-    response.setHeader('Location', `${request.protocol}://${request.get('host')}${BASE_PATH}/${written.accountId}`);
+    response.setHeader('Location', `${collectionUrl(request)}/${written.accountId}`);
     return this.answer(actor, written, response);
   }
 
@@ -46,7 +46,7 @@ export class AccountsController {
   async list(@CurrentActor() actor: Actor, @Req() request: Request) {
     const query = readListQuery(new URL(request.originalUrl, 'http://localhost').searchParams);
     const view = await this.queries.execute<ListAccountsQuery, AccountListView>(new ListAccountsQuery(actor.tenant, query.filter, query.page));
-    return listDocument(view, query, `${request.protocol}://${request.get('host')}${BASE_PATH}`);
+    return listDocument(view, query, collectionUrl(request));
   }
 
   @Get(':id')
@@ -111,6 +111,9 @@ export class AccountsController {
     return toTimestamp(this.clock.now()).slice(0, 10);
   }
 }
+
+/** Links are full URLs, on the host the client used. */
+const collectionUrl = (request: Request) => `${request.protocol}://${request.get('host')}${BASE_PATH}`;
 
 /** A malformed id names no account: 404, exactly like an unknown one. */
 function knownIdFormat(id: string): string {
