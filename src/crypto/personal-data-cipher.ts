@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { decrypt, encrypt } from './aes-gcm';
 import { DataKeyStore } from './data-key-store.port';
+import { deriveSubkey } from './master-key';
 
 const FORMAT = 'v1';
 const CACHE_LIMIT = 10_000;
+const DATA_KEY_WRAPPING = 'data-key-wrapping';
 
 /**
  * Seals personal data with the account's own data key. Destroying that key (redaction) makes
@@ -13,10 +15,14 @@ export class PersonalDataCipher {
   // Unwrapped keys of recently used accounts; Map keeps insertion order, so the oldest go first.
   private readonly cache = new Map<string, Buffer>();
 
+  private readonly wrappingKey: Buffer;
+
   constructor(
-    private readonly masterKey: Buffer,
+    masterKey: Buffer,
     private readonly keys: DataKeyStore,
-  ) {}
+  ) {
+    this.wrappingKey = deriveSubkey(masterKey, DATA_KEY_WRAPPING);
+  }
 
   /**
    * Seals with the account's key. Only an account's first event may create the key: any later
@@ -49,10 +55,10 @@ export class PersonalDataCipher {
     if (cached) return cached;
     let wrapped = await this.keys.get(accountId);
     if (!wrapped && options.create) {
-      wrapped = await this.keys.putIfAbsent(accountId, encrypt(this.masterKey, randomBytes(32), `data-key:${accountId}`));
+      wrapped = await this.keys.putIfAbsent(accountId, encrypt(this.wrappingKey, randomBytes(32), `data-key:${accountId}`));
     }
     if (!wrapped) return null;
-    const key = decrypt(this.masterKey, wrapped, `data-key:${accountId}`);
+    const key = decrypt(this.wrappingKey, wrapped, `data-key:${accountId}`);
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(accountId, key);
     return key;
