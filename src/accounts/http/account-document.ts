@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
+import { isJsonObject } from '../../kernel/json';
 import { AttributeProblem } from '../domain/errors';
 import { entityTypeProblems } from '../domain/decide';
 import { AccountInput } from '../domain/shapes';
@@ -31,13 +32,13 @@ export function readUpdateDocument(body: unknown, accountId: string, today: stri
 
 /** The JSON:API envelope every request document shares: `{ data: { type, id?, attributes? } }`. */
 export function readEnvelope(body: unknown, type: string): Record<string, unknown> {
-  if (!isObject(body) || !isObject(body.data)) {
+  if (!isJsonObject(body) || !isJsonObject(body.data)) {
     throw JsonApiError.of(400, 'invalid_document', 'The body must be a JSON:API document with a data object', { source: { pointer: '/data' } });
   }
   const { data } = body;
   if (data.type === undefined) throw JsonApiError.of(400, 'invalid_document', `data.type is required: "${type}"`, { source: { pointer: '/data/type' } });
   if (data.type !== type) throw JsonApiError.of(409, 'type_mismatch', `data.type must be "${type}"`, { source: { pointer: '/data/type' } });
-  if (data.attributes !== undefined && !isObject(data.attributes)) {
+  if (data.attributes !== undefined && !isJsonObject(data.attributes)) {
     throw JsonApiError.of(400, 'invalid_document', 'data.attributes must be an object', { source: { pointer: '/data/attributes' } });
   }
   return data;
@@ -118,12 +119,12 @@ function toProblems(error: ValidationError, parent: string): AttributeProblem[] 
 function futureDateProblems(attributes: Record<string, unknown>, today: string): AttributeProblem[] {
   const dates: [string, unknown][] = [];
   const person = attributes.person;
-  if (isObject(person)) dates.push(['person/birth_date', person.birth_date]);
+  if (isJsonObject(person)) dates.push(['person/birth_date', person.birth_date]);
   const business = attributes.business;
-  if (isObject(business)) {
+  if (isJsonObject(business)) {
     dates.push(['business/registration_date', business.registration_date]);
     if (Array.isArray(business.shareholders)) {
-      business.shareholders.forEach((s, i) => isObject(s) && dates.push([`business/shareholders/${i}/date_of_birth`, s.date_of_birth]));
+      business.shareholders.forEach((s, i) => isJsonObject(s) && dates.push([`business/shareholders/${i}/date_of_birth`, s.date_of_birth]));
     }
   }
   return dates
@@ -131,4 +132,3 @@ function futureDateProblems(attributes: Record<string, unknown>, today: string):
     .map(([path]) => ({ path, code: 'invalid_attribute' as const, detail: `${path.split('/').pop()} must not be in the future` }));
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
