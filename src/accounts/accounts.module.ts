@@ -45,12 +45,21 @@ class ProjectionLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     },
     {
       provide: AccountProjection,
-      useFactory: (store: EventStore, readModel: AccountReadModel, codec: AccountEventCodec, rows: AccountRowCodec, config: AppConfig, logger: JsonLogger) =>
+      useFactory: (
+        store: EventStore,
+        readModel: AccountReadModel,
+        codec: AccountEventCodec,
+        rows: AccountRowCodec,
+        cipher: PersonalDataCipher,
+        config: AppConfig,
+        logger: JsonLogger,
+      ) =>
         new AccountProjection(store, readModel, codec, rows, {
           ...config.projection,
+          onRedacted: (accountId) => cipher.shred(accountId),
           onError: (error) => logger.event('error', 'projection batch failed; retrying', { error: error instanceof Error ? error.name : 'unknown' }),
         }),
-      inject: [EventStore, AccountReadModel, AccountEventCodec, AccountRowCodec, APP_CONFIG, JsonLogger],
+      inject: [EventStore, AccountReadModel, AccountEventCodec, AccountRowCodec, PersonalDataCipher, APP_CONFIG, JsonLogger],
     },
     {
       provide: ExternalIdReservations,

@@ -1,6 +1,7 @@
 import { ApiKeyRecord } from './api-key';
 
 export abstract class ApiKeyStore {
+  /** Stores the record; a record with the same hash already stored is kept as it is. */
   abstract insert(record: ApiKeyRecord): Promise<void>;
   abstract findByHash(hash: string): Promise<ApiKeyRecord | null>;
   abstract list(): Promise<ApiKeyRecord[]>;

@@ -7,11 +7,9 @@ import { Scope } from './api-key';
 import { ApiKeys } from './api-keys';
 
 const REQUIRED_SCOPE = 'required-scope';
-const PUBLIC = 'public';
 
-/** The scope a route needs. Every route must say, or be @Public: the guard refuses the rest. */
+/** The scope a route needs. Every route must say: the guard refuses the rest. */
 export const RequiresScope = (scope: Scope) => SetMetadata(REQUIRED_SCOPE, scope);
-export const Public = () => SetMetadata(PUBLIC, true);
 
 export interface AuthenticatedRequest extends Request {
   requestId: string;
@@ -33,7 +31,6 @@ export class ApiKeyGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.header('x-api-key');
     const record = await this.apiKeys.authenticate(header);

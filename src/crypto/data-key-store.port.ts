@@ -5,4 +5,6 @@ export abstract class DataKeyStore {
   abstract putIfAbsent(accountId: string, wrappedKey: Buffer): Promise<Buffer>;
   /** Destroys the key for good: what it encrypted can never be read again. */
   abstract destroy(accountId: string): Promise<void>;
+  /** Stores the master key's check value unless one is stored; returns the one that is stored. */
+  abstract keepMasterKeyCheck(check: string): Promise<string>;
 }

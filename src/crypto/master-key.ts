@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataKeyStore } from './data-key-store.port';
 
 export const MASTER_KEY_FILE = 'master.key';
 
@@ -20,10 +21,16 @@ export function parseMasterKey(text: string): Buffer | null {
   return decoded.length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(trimmed) ? decoded : null;
 }
 
-/** The embedded default: a key generated once into DATA_DIR, readable by its owner only. */
-export function loadOrCreateMasterKeyFile(dataDir: string): Buffer {
+/**
+ * The embedded default: a key generated once into DATA_DIR, readable by its owner only. Never
+ * generated for a DATA_DIR that already holds data: a new key could open none of it.
+ */
+export function loadOrCreateMasterKeyFile(dataDir: string, options: { dataExists: boolean } = { dataExists: false }): Buffer {
   const file = join(dataDir, MASTER_KEY_FILE);
   if (!existsSync(file)) {
+    if (options.dataExists) {
+      throw new MasterKeyMismatch(`${dataDir} holds accounts but no ${MASTER_KEY_FILE}: set ACCOUNTS_MASTER_KEY or restore the key file`);
+    }
     mkdirSync(dataDir, { recursive: true });
     // Written aside and linked into place: two processes starting at once agree on one key.
     const draft = `${file}.${process.pid}.tmp`;
@@ -40,4 +47,20 @@ export function loadOrCreateMasterKeyFile(dataDir: string): Buffer {
   const key = parseMasterKey(readFileSync(file, 'utf8'));
   if (!key) throw new Error(`${file} does not hold a 256-bit key (64 hex characters)`);
   return key;
+}
+
+/** The master key is not the one the stored data was sealed with. */
+export class MasterKeyMismatch extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MasterKeyMismatch';
+  }
+}
+
+/** Refuses to start with a master key other than the one the data keys were wrapped with. */
+export async function verifyMasterKey(masterKey: Buffer, keys: DataKeyStore): Promise<void> {
+  const check = deriveSubkey(masterKey, 'master-key-check').toString('hex');
+  if ((await keys.keepMasterKeyCheck(check)) !== check) {
+    throw new MasterKeyMismatch('The master key is not the one this data was written with: set ACCOUNTS_MASTER_KEY (or DATA_DIR/master.key) back to it');
+  }
 }

@@ -14,6 +14,8 @@ const DATA_KEY_WRAPPING = 'data-key-wrapping';
 export class PersonalDataCipher {
   // Unwrapped keys of recently used accounts; Map keeps insertion order, so the oldest go first.
   private readonly cache = new Map<string, Buffer>();
+  // Accounts shredded by this process: a lookup that raced the shred must not cache the key again.
+  private readonly shredded = new Set<string>();
 
   private readonly wrappingKey: Buffer;
 
@@ -46,6 +48,7 @@ export class PersonalDataCipher {
   }
 
   async shred(accountId: string): Promise<void> {
+    this.shredded.add(accountId);
     this.cache.delete(accountId);
     await this.keys.destroy(accountId);
   }
@@ -57,7 +60,7 @@ export class PersonalDataCipher {
     if (!wrapped && options.create) {
       wrapped = await this.keys.putIfAbsent(accountId, encrypt(this.wrappingKey, randomBytes(32), `data-key:${accountId}`));
     }
-    if (!wrapped) return null;
+    if (!wrapped || this.shredded.has(accountId)) return null;
     const key = decrypt(this.wrappingKey, wrapped, `data-key:${accountId}`);
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(accountId, key);

@@ -51,4 +51,17 @@ export function errorObject(
   };
 }
 
+/** Enough to fix any honest request in one go; more would let a small request buy a huge answer. */
+export const MAX_REPORTED_PROBLEMS = 100;
+
+/** Every problem of one request in one answer, up to MAX_REPORTED_PROBLEMS, then how many more. */
+export function problemsError(status: number, errors: JsonApiErrorObject[]): JsonApiError {
+  if (errors.length <= MAX_REPORTED_PROBLEMS) return new JsonApiError(status, errors);
+  const more = errors.length - MAX_REPORTED_PROBLEMS;
+  return new JsonApiError(status, [
+    ...errors.slice(0, MAX_REPORTED_PROBLEMS),
+    errorObject(status, 'too_many_problems', `${more} more problems are not listed; fix these first`, { meta: { not_listed: more } }),
+  ]);
+}
+
 export const attributePointer = (path: string) => `/data/attributes${path ? `/${path}` : ''}`;

@@ -18,8 +18,8 @@ export function requestContext(ids: IdFactory, logger: JsonLogger, logRequests: 
         logger.event('info', 'request', {
           request_id: requestId,
           method: request.method,
-          // The route pattern would be safer still, but paths carry only ids, never personal data.
-          path: request.path,
+          // The route pattern, not the path: a client may put anything in a path (an email, say).
+          route: (request.route as { path?: string } | undefined)?.path ?? null,
           status: response.statusCode,
           duration_ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
         });

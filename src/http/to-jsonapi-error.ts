@@ -17,8 +17,7 @@ export function toJsonApiError(error: unknown): JsonApiError {
   if (error instanceof InvalidAttributes) return invalidAttributes(error.problems);
   if (error instanceof AccountRuleViolation) {
     const status = RULE_STATUS[error.code] ?? 409;
-    const detail = error.code === 'account_not_found' ? 'No account with this id exists' : error.message;
-    return JsonApiError.of(status, error.code, detail, {
+    return JsonApiError.of(status, error.code, error.message, {
       ...(error.attributePath ? { source: { pointer: `/data/attributes/${error.attributePath}` } } : {}),
       ...(error.meta ? { meta: error.meta } : {}),
     });

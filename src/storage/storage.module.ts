@@ -3,7 +3,7 @@ import { AccountReadModel } from '../accounts/projection/account-read-model.port
 import { ApiKeyStore } from '../auth/api-key-store.port';
 import { AppConfig } from '../config/app-config';
 import { DataKeyStore } from '../crypto/data-key-store.port';
-import { loadOrCreateMasterKeyFile, MASTER_KEY } from '../crypto/master-key';
+import { loadOrCreateMasterKeyFile, MASTER_KEY, verifyMasterKey } from '../crypto/master-key';
 import { PersonalDataCipher } from '../crypto/personal-data-cipher';
 import { EventStore } from './event-store.port';
 import { SqliteStorage } from './sqlite/sqlite-storage';
@@ -29,7 +29,16 @@ export class StorageModule {
         { provide: AccountReadModel, useFactory: (s: SqliteStorage) => s.readModel, inject: [SqliteStorage] },
         { provide: DataKeyStore, useFactory: (s: SqliteStorage) => s.dataKeys, inject: [SqliteStorage] },
         { provide: ApiKeyStore, useFactory: (s: SqliteStorage) => s.apiKeys, inject: [SqliteStorage] },
-        { provide: MASTER_KEY, useFactory: () => config.masterKey ?? loadOrCreateMasterKeyFile(config.dataDir) },
+        {
+          provide: MASTER_KEY,
+          useFactory: async (s: SqliteStorage) => {
+            const dataExists = (await s.eventStore.headPosition()) > 0n;
+            const masterKey = config.masterKey ?? loadOrCreateMasterKeyFile(config.dataDir, { dataExists });
+            await verifyMasterKey(masterKey, s.dataKeys);
+            return masterKey;
+          },
+          inject: [SqliteStorage],
+        },
         {
           provide: PersonalDataCipher,
           useFactory: (masterKey: Buffer, keys: DataKeyStore) => new PersonalDataCipher(masterKey, keys),

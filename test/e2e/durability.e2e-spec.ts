@@ -104,6 +104,9 @@ describe('Personal data at rest', () => {
       const { id } = (await t.create(personalAttributes).expect(201)).body.data;
       await t.patch(id, { contact: { email: SECRETS.newEmail }, address: { line1: SECRETS.newLine1 } }).expect(200);
       const read = await t.get(id).expect(200);
+      // A client that puts personal data in a path gets a 404, and the request log keeps only the route.
+      await t.get(SECRETS.email).expect(404);
+      await t.http().get(`/v1/identity/people/${SECRETS.last}`).set('X-Api-Key', t.key).expect(404);
       // The API itself still answers with the plaintext...
       expect(read.body.data.attributes.contact.email).toBe(SECRETS.newEmail);
       expect(read.body.data.attributes.identity_numbers[0].number).toBe(SECRETS.ssn);

@@ -115,6 +115,12 @@ describe('GET /accounts: filters', () => {
 
     const many = await listAccounts(t, 'page[size]=1000&filter[status]=bogus&page[after]=zzz', key).expect(400);
     expect(many.body.errors.map((e: { source: { parameter: string } }) => e.source.parameter).sort()).toEqual(['filter[status]', 'page[after]', 'page[size]']);
+
+    // A long query string of bad parameters buys at most 100 listed problems.
+    const flood = Array.from({ length: 500 }, (_, i) => `filter[f${i}]=x`).join('&');
+    const capped = await listAccounts(t, flood, key).expect(400);
+    expect(capped.body.errors).toHaveLength(101);
+    expect(capped.body.errors[100]).toMatchObject({ code: 'too_many_problems', meta: { not_listed: 400 } });
   });
 
   it('needs accounts:read, and a key', async () => {

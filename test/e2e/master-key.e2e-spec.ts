@@ -35,6 +35,31 @@ describe('The master key', () => {
     }
   });
 
+  it('refuses to start with another master key than the data was written with, or with none', async () => {
+    const dataDir = tempDataDir();
+    const original = randomBytes(32).toString('hex');
+    const first = await startApp({ dataDir, env: { ACCOUNTS_MASTER_KEY: original } });
+    const { id } = (await first.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    await first.close();
+    try {
+      await expect(startApp({ dataDir, key: first.key, env: { ACCOUNTS_MASTER_KEY: randomBytes(32).toString('hex') } })).rejects.toThrow(
+        /not the one this data was written with/,
+      );
+      // Without ACCOUNTS_MASTER_KEY it must not invent a key file for data it could not read.
+      await expect(startApp({ dataDir, key: first.key })).rejects.toThrow(/holds accounts but no master.key/);
+      expect(existsSync(join(dataDir, MASTER_KEY_FILE))).toBe(false);
+
+      const again = await startApp({ dataDir, key: first.key, env: { ACCOUNTS_MASTER_KEY: original } });
+      try {
+        expect((await again.get(id).expect(200)).body.data.attributes.contact.email).toBe('jane@example.com');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      removeDir(dataDir);
+    }
+  });
+
   it('stops start-up with one clear message when it or any other setting is invalid', () => {
     expect(() => loadConfig({ ACCOUNTS_MASTER_KEY: 'too-short', PORT: 'eighty', EVENT_STORE: 'mongo' })).toThrow(
       /Invalid configuration: PORT must be a port number.*EVENT_STORE must be.*ACCOUNTS_MASTER_KEY must be 32 bytes/,

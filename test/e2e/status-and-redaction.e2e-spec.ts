@@ -1,9 +1,15 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { accountStream } from '../../src/accounts/application/account-repository';
 import { hashOfStoredEvent } from '../../src/accounts/application/event-chain';
 import { SqliteEventStore } from '../../src/storage/sqlite/sqlite-event-store';
-import { EVENTS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
+import { EVENTS_FILE, KEYS_FILE, SqliteStorage, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
+import { AccountEventCodec } from '../../src/accounts/application/account-event-codec';
+import { AccountRepository, accountStream } from '../../src/accounts/application/account-repository';
+import { decide } from '../../src/accounts/domain/decide';
+import { loadOrCreateMasterKeyFile } from '../../src/crypto/master-key';
+import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
+import { SystemClock } from '../../src/kernel/clock';
+import { RandomIdFactory } from '../../src/kernel/ids';
 import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp, uniqueGuideAttributes } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
 import { filesBelow, plaintextHits } from '../support/files';
@@ -132,6 +138,36 @@ describe('Redaction', () => {
   });
 });
 
+describe('Redaction after a crash', () => {
+  it('finishes the crypto-shredding when the process died between storing account.redacted and destroying the key', async () => {
+    const t = await startApp();
+    const { id } = (await t.create(GUIDE_CREATE_ATTRIBUTES).expect(201)).body.data;
+    await t.close();
+
+    // What the redact handler does up to the moment of the crash: the event is stored, the key is not destroyed yet.
+    const storage = new SqliteStorage(t.dataDir);
+    const cipher = new PersonalDataCipher(loadOrCreateMasterKeyFile(t.dataDir), storage.dataKeys);
+    const repository = new AccountRepository(storage.eventStore, new AccountEventCodec(cipher), new RandomIdFactory(), new SystemClock());
+    const loaded = await repository.load(id);
+    const events = decide({ kind: 'RedactAccount', now: '2026-01-01T00:00:00Z' }, loaded.state);
+    await repository.append(loaded, events, { tenant: loaded.state!.tenant, api_key_id: 'key_test', request_id: 'req_crash', correlation_id: 'req_crash' });
+    expect(await storage.dataKeys.get(id)).not.toBeNull();
+    await storage.close();
+
+    const restarted = await startApp({ dataDir: t.dataDir, key: t.key });
+    try {
+      const read = await restarted.get(id).expect(200);
+      expect(read.body.data.attributes).toMatchObject({ person: null, contact: null, redacted_at: '2026-01-01T00:00:00Z' });
+      const keys = new Database(join(t.dataDir, KEYS_FILE), { readonly: true });
+      expect(keys.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE account_id = ?').get(id)).toEqual({ n: 0 });
+      keys.close();
+    } finally {
+      await restarted.close();
+      removeDir(t.dataDir);
+    }
+  });
+});
+
 describe('Erasure proof', () => {
   const VALUES = {
     first: 'Evangelina', middle: 'Thistlewood', last: 'Okonkwo-Brannigan', birth: '1968-11-04', email: 'evangelina.ob@post-qzx.example',
@@ -166,8 +202,16 @@ describe('Erasure proof', () => {
     const wrappedKeys = readWrappedKeys(t.dataDir, ids);
     expect(wrappedKeys).toHaveLength(2);
 
+    // A reader holding snapshots of the other files open (a backup, the CLI, a second instance) must
+    // not keep a copy of a destroyed key alive.
+    const readers = [STATE_FILE, EVENTS_FILE].map((file) => new Database(join(t.dataDir, file), { readonly: true }));
+    for (const reader of readers) {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) FROM sqlite_master').get();
+    }
     const redacted = [];
     for (const id of ids) redacted.push((await redact(t, id).expect(200)).body);
+    for (const reader of readers) reader.close();
     // While the service still runs (WAL files live), and again once it has stopped.
     for (const key of wrappedKeys) for (const file of filesBelow(t.dataDir)) expect(file.bytes.includes(key)).toBe(false);
     await t.close();
@@ -202,7 +246,7 @@ describe('Erasure proof', () => {
 });
 
 function readWrappedKeys(dataDir: string, ids: string[]): Buffer[] {
-  const db = new Database(join(dataDir, STATE_FILE), { readonly: true });
+  const db = new Database(join(dataDir, KEYS_FILE), { readonly: true });
   try {
     return ids.map((id) => (db.prepare('SELECT wrapped_key FROM data_keys WHERE account_id = ?').get(id) as { wrapped_key: Buffer }).wrapped_key);
   } finally {

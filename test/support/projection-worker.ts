@@ -13,6 +13,7 @@ async function main() {
   const projection = new AccountProjection(storage.eventStore, storage.readModel, new AccountEventCodec(cipher), new AccountRowCodec(cipher), {
     batchSize: Number(process.argv[3] ?? 2),
     pollIntervalMs: 1000,
+    onRedacted: (accountId) => cipher.shred(accountId),
   });
   process.stdout.write('started\n');
   await projection.catchUp();

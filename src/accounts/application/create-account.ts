@@ -2,6 +2,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { IdFactory } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
+import { AccountRuleViolation } from '../domain/errors';
 import { AccountInput } from '../domain/shapes';
 import { AccountRepository } from './account-repository';
 import { AccountCreationAbandoned, ExternalIdReservations, ExternalIdTaken } from './external-id-reservations';
@@ -41,7 +42,8 @@ export class CreateAccountHandler implements ICommandHandler<CreateAccountComman
         // under it, so start over under a new id, whose claim finds out who holds the external_id now.
         if (attempt < MAX_FENCED) continue;
         const holder = attributes.external_id ? await this.reservations.holderOf(actor.tenant, attributes.external_id) : null;
-        throw ExternalIdTaken(holder ?? accountId);
+        if (holder) throw ExternalIdTaken(holder);
+        throw new AccountRuleViolation('concurrent_modification', 'This external_id is being claimed by many requests at once: retry');
       }
     }
   }

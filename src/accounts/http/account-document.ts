@@ -4,7 +4,7 @@ import { isJsonObject } from '../../kernel/json';
 import { AttributeProblem } from '../domain/errors';
 import { entityTypeProblems } from '../domain/decide';
 import { AccountInput } from '../domain/shapes';
-import { attributePointer, errorObject, JsonApiError } from '../../http/jsonapi-error';
+import { attributePointer, errorObject, JsonApiError, problemsError } from '../../http/jsonapi-error';
 import { AccountAttributesDto, CreateAccountAttributesDto, isCalendarDate } from './account-attributes.dto';
 
 // Reads a JSON:API request document for an account: first its envelope (SPEC §3.1, §3.3), then
@@ -75,19 +75,9 @@ function droppedKeyProblems(value: unknown, parent: string): AttributeProblem[] 
   });
 }
 
-/** Enough to fix any honest document in one go; more would let a small request buy a huge answer. */
-export const MAX_REPORTED_PROBLEMS = 100;
-
 export function invalidAttributes(problems: AttributeProblem[]): JsonApiError {
   const unique = [...new Map(problems.map((p) => [`${p.path}|${p.detail}`, p])).values()];
-  const errors = unique
-    .slice(0, MAX_REPORTED_PROBLEMS)
-    .map((p) => errorObject(422, p.code, p.detail, { source: { pointer: attributePointer(p.path) } }));
-  if (unique.length > MAX_REPORTED_PROBLEMS) {
-    const more = unique.length - MAX_REPORTED_PROBLEMS;
-    errors.push(errorObject(422, 'too_many_problems', `${more} more problems are not listed; fix these first`, { meta: { not_listed: more } }));
-  }
-  return new JsonApiError(422, errors);
+  return problemsError(422, unique.map((p) => errorObject(422, p.code, p.detail, { source: { pointer: attributePointer(p.path) } })));
 }
 
 const CODES: Record<string, AttributeProblem['code']> = {

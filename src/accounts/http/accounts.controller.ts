@@ -112,8 +112,8 @@ export class AccountsController {
   }
 }
 
-/** Links are full URLs, on the host the client used. */
-const collectionUrl = (request: Request) => `${request.protocol}://${request.get('host')}${BASE_PATH}`;
+/** Links are full URLs, on the host the client used (HTTP/1.0 clients may send none). */
+const collectionUrl = (request: Request) => `${request.protocol}://${request.get('host') || 'localhost'}${BASE_PATH}`;
 
 /** A malformed id names no account: 404, exactly like an unknown one. */
 function knownIdFormat(id: string): string {

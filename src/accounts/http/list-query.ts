@@ -1,5 +1,5 @@
 import { length } from 'class-validator';
-import { errorObject, JsonApiError, JsonApiErrorObject } from '../../http/jsonapi-error';
+import { errorObject, JsonApiErrorObject, problemsError } from '../../http/jsonapi-error';
 import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { AccountListView } from '../application/list-accounts';
 import { ACCOUNT_STATUSES, ENTITY_TYPES } from '../domain/account';
@@ -64,7 +64,7 @@ export function readListQuery(search: URLSearchParams): ListQuery {
     }
   }
   if (page.after && page.before) problem('page[before]', 'Use page[after] or page[before], not both');
-  if (problems.length) throw new JsonApiError(400, problems);
+  if (problems.length) throw problemsError(400, problems);
   return { filter, page };
 }
 

@@ -4,6 +4,7 @@ import { ACCOUNT_STREAM_PREFIX } from '../application/account-repository';
 import { AccountEventCodec } from '../application/account-event-codec';
 import { Account } from '../domain/account';
 import { evolve } from '../domain/evolve';
+import { ACCOUNT_REDACTED } from '../domain/events';
 import { AccountReadModel, AccountRow } from './account-read-model.port';
 import { AccountRowCodec } from './account-row-codec';
 
@@ -12,6 +13,11 @@ export interface ProjectionOptions {
   /** How often to look for events written by other processes sharing the store. */
   pollIntervalMs: number;
   onError?: (error: unknown) => void;
+  /**
+   * Called for each account.redacted applied. The redact handler destroys the data key right after
+   * storing the event; this finishes the job if that process died in between (it is idempotent).
+   */
+  onRedacted?: (accountId: string) => Promise<void>;
 }
 
 /** The read model did not reach a write's position in time. */
@@ -117,6 +123,7 @@ export class AccountProjection {
     for (const row of await this.readModel.getMany(ids)) current.set(row.id, { account: await this.rows.toAccount(row), revision: row.revision });
 
     const changed = new Set<string>();
+    const redacted: string[] = [];
     for (const event of accountEvents) {
       const id = accountIdOf(event);
       const before = current.get(id) ?? { account: null, revision: -1n };
@@ -124,7 +131,9 @@ export class AccountProjection {
       const account = evolve(before.account, await this.codec.decode(id, event));
       current.set(id, { account, revision: event.revision });
       changed.add(id);
+      if (event.type === ACCOUNT_REDACTED) redacted.push(id);
     }
+    for (const id of redacted) await this.options.onRedacted?.(id);
     const rows: AccountRow[] = [];
     for (const id of changed) {
       const { account, revision } = current.get(id)!;

@@ -15,9 +15,6 @@ export class AccountRowCodec {
   }
 
   async toRow(account: Account, revision: bigint): Promise<AccountRow> {
-    // The redact handler destroys the key right after the event is stored; doing it here too
-    // finishes the job if that process died in between. Destroying is idempotent.
-    if (account.redacted_at) await this.cipher.shred(account.id);
     const personal = Object.fromEntries(Object.entries(account).filter(([key]) => isPersonalField(key)));
     const rest = Object.fromEntries(Object.entries(account).filter(([key]) => !isPersonalField(key)));
     const empty = JSON.stringify(personal) === JSON.stringify(NO_PERSONAL_DATA);

@@ -31,7 +31,8 @@ export class SqliteApiKeyStore extends ApiKeyStore {
       )`);
     this.statements = {
       insert: db.prepare(
-        'INSERT INTO api_keys VALUES (@id, @organization_id, @environment, @scopes, @hint, @hash, @created_at, @revoked_at)',
+        // A key already stored stays as it is: two instances may add the same bootstrap key at once.
+        'INSERT INTO api_keys VALUES (@id, @organization_id, @environment, @scopes, @hint, @hash, @created_at, @revoked_at) ON CONFLICT (hash) DO NOTHING',
       ),
       byHash: db.prepare<[string], Row>('SELECT * FROM api_keys WHERE hash = ?'),
       list: db.prepare<[], Row>('SELECT * FROM api_keys ORDER BY created_at, id'),

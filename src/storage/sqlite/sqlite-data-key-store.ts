@@ -4,14 +4,17 @@ import { SqliteDatabase } from './sqlite-database';
 export class SqliteDataKeyStore extends DataKeyStore {
   private readonly statements;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
     super();
-    db.exec(`CREATE TABLE IF NOT EXISTS data_keys (account_id TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL)`);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS data_keys (account_id TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS master_key_check (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);`);
     this.statements = {
       get: db.prepare<[string], { wrapped_key: Buffer }>('SELECT wrapped_key FROM data_keys WHERE account_id = ?'),
       insert: db.prepare('INSERT OR IGNORE INTO data_keys (account_id, wrapped_key) VALUES (?, ?)'),
-      // secure_delete (set when the file is opened) overwrites the deleted key's bytes.
       destroy: db.prepare('DELETE FROM data_keys WHERE account_id = ?'),
+      keepCheck: db.prepare('INSERT OR IGNORE INTO master_key_check (id, value) VALUES (1, ?)'),
+      check: db.prepare<[], { value: string }>('SELECT value FROM master_key_check WHERE id = 1'),
     };
   }
 
@@ -25,9 +28,12 @@ export class SqliteDataKeyStore extends DataKeyStore {
   }
 
   async destroy(accountId: string): Promise<void> {
-    if (this.statements.destroy.run(accountId).changes === 0) return;
-    // The WAL still holds the page as it was before the delete: fold it into the file (where
-    // secure_delete zeroed the key) and truncate it, so no copy of the wrapped key remains.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // secure_delete zeroes the key's bytes in the file; the file keeps no WAL (sqlite-storage.ts).
+    this.statements.destroy.run(accountId);
+  }
+
+  async keepMasterKeyCheck(check: string): Promise<string> {
+    this.statements.keepCheck.run(check);
+    return this.statements.check.get()!.value;
   }
 }

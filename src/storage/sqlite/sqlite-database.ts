@@ -5,14 +5,15 @@ import { dirname } from 'node:path';
 export type SqliteDatabase = Database.Database;
 
 /**
- * Opens a SQLite file the way every store here needs it: WAL so readers never block the writer
- * and several processes can share the file; a busy timeout so they queue instead of failing;
- * secure_delete so erased bytes are overwritten rather than left in free pages.
+ * Opens a SQLite file the way every store here needs it: a busy timeout so processes sharing the
+ * file queue instead of failing; secure_delete so erased bytes are overwritten rather than left in
+ * free pages. `wal` lets readers and the writer run at once; `rollback` keeps no log of old page
+ * images once a transaction ends, for the file whose deletes must leave no copy (data keys).
  */
-export function openSqlite(file: string, options: { durable: boolean }): SqliteDatabase {
+export function openSqlite(file: string, options: { durable: boolean; journal?: 'wal' | 'rollback' }): SqliteDatabase {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
+  db.pragma(`journal_mode = ${options.journal === 'rollback' ? 'DELETE' : 'WAL'}`);
   db.pragma('busy_timeout = 10000');
   db.pragma('secure_delete = ON');
   // FULL: a commit is on disk before it is acknowledged. NORMAL is enough for data rebuilt from events.
