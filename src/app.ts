@@ -4,6 +4,8 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, AppOverrides } from './app.module';
 import { AppConfig } from './config/app-config';
 import { JsonLogger } from './http/json-logger';
+import { authenticateRequest } from './auth/api-key.guard';
+import { ApiKeys } from './auth/api-keys';
 import { jsonBody } from './http/json-body';
 import { requestContext } from './http/request-context';
 import { IdFactory } from './kernel/ids';
@@ -18,6 +20,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   });
   app.disable('x-powered-by');
   app.use(requestContext(app.get(IdFactory), logger, config.logRequests));
+  app.use(authenticateRequest(app.get(ApiKeys)));
   app.use(jsonBody());
   app.enableShutdownHooks();
   await app.init();

@@ -1,9 +1,10 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
+import { hasBody } from '../http/json-body';
 import { Actor } from '../kernel/tenant';
 import { JsonApiError } from '../http/jsonapi-error';
-import { Scope } from './api-key';
+import { ApiKeyRecord, Scope } from './api-key';
 import { ApiKeys } from './api-keys';
 
 const REQUIRED_SCOPE = 'required-scope';
@@ -14,7 +15,27 @@ export const RequiresScope = (scope: Scope) => SetMetadata(REQUIRED_SCOPE, scope
 export interface AuthenticatedRequest extends Request {
   requestId: string;
   correlationId: string;
+  /** The valid key the request came with, or null; set by authenticateRequest. */
+  apiKey?: ApiKeyRecord | null;
   actor?: Actor;
+}
+
+function unauthorized(request: Request): JsonApiError {
+  const detail = request.header('x-api-key') ? 'The API key is unknown or revoked' : 'Send an API key in the X-Api-Key header';
+  return JsonApiError.of(401, 'unauthorized', detail, { source: { header: 'X-Api-Key' } });
+}
+
+/**
+ * Looks the key up before the body is read, so a caller without a valid key cannot make the
+ * service read and parse a body (401 comes before 400, 413 or 415). The guard decides the rest.
+ */
+export function authenticateRequest(apiKeys: ApiKeys): RequestHandler {
+  return (request, _response, next) => {
+    apiKeys.authenticate(request.header('x-api-key')).then((record) => {
+      (request as AuthenticatedRequest).apiKey = record;
+      next(record || !hasBody(request) ? undefined : unauthorized(request));
+    }, next);
+  };
 }
 
 /** The authenticated caller of the request, as recorded in the events it causes. */
@@ -24,21 +45,13 @@ export const CurrentActor = createParamDecorator((_: unknown, context: Execution
 
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly apiKeys: ApiKeys,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.header('x-api-key');
-    const record = await this.apiKeys.authenticate(header);
-    if (!record) {
-      throw JsonApiError.of(401, 'unauthorized', header ? 'The API key is unknown or revoked' : 'Send an API key in the X-Api-Key header', {
-        source: { header: 'X-Api-Key' },
-      });
-    }
+    const record = request.apiKey;
+    if (!record) throw unauthorized(request);
     const scope = this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, targets);
     if (!scope || !record.scopes.includes(scope)) {
       throw JsonApiError.of(403, 'insufficient_scope', `This API key lacks the scope ${scope ?? '(none declared)'}`, {

@@ -17,8 +17,7 @@ export function jsonBody(): RequestHandler {
   const parse = json({ limit: MAX_BODY_BYTES, type: JSON_TYPES, strict: false });
   return (request: Request, response: Response, next: NextFunction) => {
     response.type(JSONAPI_MEDIA_TYPE);
-    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-    if (!hasBody) return next();
+    if (!hasBody(request)) return next();
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!JSON_TYPES.includes(type)) {
       return next(JsonApiError.of(415, 'unsupported_media_type', `Send the body as ${JSON_TYPES.join(' or ')}`, { source: { header: 'Content-Type' } }));
@@ -43,6 +42,10 @@ function nestedDeeperThan(body: unknown, max: number): boolean {
     for (const child of Object.values(value)) stack.push([child, depth + 1]);
   }
   return false;
+}
+
+export function hasBody(request: Request): boolean {
+  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
 }
 
 /** body-parser marks its errors with `type`. */

@@ -186,6 +186,19 @@ describe('API keys, scopes and tenants', () => {
       expect((await post(value)).status).toBe(401);
     });
 
+    it('checks the key before reading the body: 401, not 400, 413 or 415', async () => {
+      const attempts = [
+        t.http().post(ACCOUNTS).set('Content-Type', 'application/json').send('{"data":'),
+        t.http().post(ACCOUNTS).set('Content-Type', 'application/json').send(`{"pad":"${'a'.repeat(2 * 1024 * 1024)}"}`),
+        t.http().post(ACCOUNTS).set('Content-Type', 'text/plain').send('hello'),
+        t.http().patch(`${ACCOUNTS}/${account}`).set('X-Api-Key', madeUpKey('staging')).set('Content-Type', 'application/json').send('{"data":'),
+      ];
+      for (const response of await Promise.all(attempts)) {
+        expect(response.status).toBe(401);
+        expect(response.body.errors[0]).toMatchObject({ code: 'unauthorized', source: { header: 'X-Api-Key' } });
+      }
+    });
+
     it('refuses a key revoked with the CLI while the service runs, at once', async () => {
       const { key, id } = await createKey(t.dataDir, 'default', 'staging', 'accounts:read,accounts:write');
       await t.get(account, key).expect(200);
