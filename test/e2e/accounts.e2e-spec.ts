@@ -111,7 +111,7 @@ describe('Accounts API: create, read, update (the guide\'s examples)', () => {
     expect((await t.get(id)).body.data.attributes.contact.email).toBe('a@example.com');
   });
 
-  it('loses no update when PATCHes of one account race without If-Match', async () => {
+  it('records every one of 10 concurrent PATCHes of one account without If-Match (interleaved races: test/integration)', async () => {
     const { id } = (await t.create({ entity_type: 'person' }).expect(201)).body.data;
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) => t.patch(id, { identity_numbers: [{ number: `N${i}`, class: `c${i}` }] })),

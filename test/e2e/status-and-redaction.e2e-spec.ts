@@ -120,7 +120,7 @@ describe('Redaction', () => {
     expect(events.map((e) => e.metadata.prev_hash)).toEqual([null, ...events.slice(0, -1).map(hashOfStoredEvent)]);
   });
 
-  it('cannot be undone by a PATCH racing it: personal data never comes back', async () => {
+  it('is not undone by PATCHes sent concurrently with it: personal data never comes back (interleaved races: test/integration)', async () => {
     for (let round = 0; round < 5; round++) {
       const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
       const racers = [
