@@ -32,7 +32,8 @@ export class PersonalDataCipher {
    * resurrecting a key for data that must stay erased.
    */
   async seal(accountId: string, value: unknown, options: { createKey: boolean }): Promise<string | null> {
-    const key = await this.dataKey(accountId, { create: options.createKey });
+    // A write asks the store, not only this process's cache: another process may have shredded the key.
+    const key = await this.dataKey(accountId, { create: options.createKey, confirm: true });
     if (!key) return null;
     const sealed = encrypt(key, Buffer.from(JSON.stringify(value), 'utf8'), accountId);
     return `${FORMAT}.${sealed.toString('base64url')}`;
@@ -40,7 +41,7 @@ export class PersonalDataCipher {
 
   /** The sealed value, or undefined when the account's key has been destroyed. */
   async open(accountId: string, sealed: string): Promise<unknown> {
-    const key = await this.dataKey(accountId, { create: false });
+    const key = await this.dataKey(accountId, { create: false, confirm: false });
     if (!key) return undefined;
     const [format, body] = sealed.split('.');
     if (format !== FORMAT || !body) throw new Error(`Unknown sealed-value format for account ${accountId}`);
@@ -53,14 +54,20 @@ export class PersonalDataCipher {
     await this.keys.destroy(accountId);
   }
 
-  private async dataKey(accountId: string, options: { create: boolean }): Promise<Buffer | null> {
+  private async dataKey(accountId: string, options: { create: boolean; confirm: boolean }): Promise<Buffer | null> {
+    if (this.shredded.has(accountId)) return null;
     const cached = this.cache.get(accountId);
-    if (cached) return cached;
+    if (cached && !options.confirm) return cached;
     let wrapped = await this.keys.get(accountId);
     if (!wrapped && options.create) {
       wrapped = await this.keys.putIfAbsent(accountId, encrypt(this.wrappingKey, randomBytes(32), `data-key:${accountId}`));
     }
-    if (!wrapped || this.shredded.has(accountId)) return null;
+    // Shredded meanwhile, here (the set) or elsewhere (the store): forget it.
+    if (!wrapped || this.shredded.has(accountId)) {
+      this.cache.delete(accountId);
+      return null;
+    }
+    if (cached) return cached;
     const key = decrypt(this.wrappingKey, wrapped, `data-key:${accountId}`);
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(accountId, key);
