@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/app-config';
 import { MASTER_KEY_FILE } from '../../src/crypto/master-key';
@@ -12,6 +12,8 @@ describe('The master key', () => {
     await first.close();
     const file = join(first.dataDir, MASTER_KEY_FILE);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    // So is every store beside it.
+    for (const name of readdirSync(first.dataDir)) expect([name, statSync(join(first.dataDir, name)).mode & 0o777]).toEqual([name, 0o600]);
 
     const second = await startApp({ dataDir: first.dataDir, key: first.key });
     try {

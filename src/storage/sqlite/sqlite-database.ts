@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type SqliteDatabase = Database.Database;
@@ -12,6 +12,8 @@ export type SqliteDatabase = Database.Database;
  */
 export function openSqlite(file: string, options: { durable: boolean; journal?: 'wal' | 'rollback' }): SqliteDatabase {
   mkdirSync(dirname(file), { recursive: true });
+  // Owner-only, like master.key: SQLite gives its -wal and -shm files the database file's mode.
+  if (!existsSync(file)) writeFileSync(file, '', { mode: 0o600 });
   const db = new Database(file);
   db.pragma(`journal_mode = ${options.journal === 'rollback' ? 'DELETE' : 'WAL'}`);
   db.pragma('busy_timeout = 10000');
