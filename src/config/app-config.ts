@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseMasterKey } from '../crypto/master-key';
 import { parseApiKey } from '../auth/api-key';
+import { parsePublicBaseUrl } from '../http/public-url';
 
 /** DI token of the AppConfig. */
 export const APP_CONFIG = Symbol('AppConfig');
@@ -13,6 +14,8 @@ export interface AppConfig {
   /** null: generate into (or read from) DATA_DIR/master.key. */
   masterKey: Buffer | null;
   bootstrapKey: string | null;
+  /** Where clients reach the service (PUBLIC_BASE_URL): links are built on it. null: the request's valid Host. */
+  publicBaseUrl: string | null;
   production: boolean;
   /** Projection batch and poll settings; defaults suit production, tests may shrink them. */
   projection: { batchSize: number; pollIntervalMs: number };
@@ -46,6 +49,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (bootstrapKey && !parseApiKey(bootstrapKey)) {
     problems.push('ACCOUNTS_BOOTSTRAP_KEY must look like sk_<production|staging>_<32 to 128 letters or digits>');
   }
+  const publicBaseUrl = env.PUBLIC_BASE_URL ? parsePublicBaseUrl(env.PUBLIC_BASE_URL) : null;
+  if (env.PUBLIC_BASE_URL && !publicBaseUrl) {
+    problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL without query or fragment, such as https://api.example.com');
+  }
   if (problems.length) throw new InvalidConfiguration(problems);
 
   return {
@@ -55,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     readModel: 'sqlite',
     masterKey,
     bootstrapKey,
+    publicBaseUrl,
     production: env.NODE_ENV === 'production',
     projection: { batchSize: 500, pollIntervalMs: 250 },
     logRequests: env.LOG_REQUESTS !== 'false',

@@ -10,14 +10,21 @@ export interface JsonApiErrorObject {
   meta?: Record<string, unknown>;
 }
 
-/** An HTTP answer made of one or more JSON:API errors. The only error type the HTTP layer throws. */
+/**
+ * An HTTP answer made of one or more JSON:API errors. The only error type the HTTP layer throws.
+ * Its errors are unique (JSON:API requires it): the same problem found twice is listed once.
+ */
 export class JsonApiError extends Error {
+  readonly errors: JsonApiErrorObject[];
+
   constructor(
     readonly status: number,
-    readonly errors: JsonApiErrorObject[],
+    errors: JsonApiErrorObject[],
     readonly headers: Record<string, string> = {},
   ) {
-    super(errors.map((e) => e.detail).join('; '));
+    const unique = uniqueErrors(errors);
+    super(unique.map((e) => e.detail).join('; '));
+    this.errors = unique;
     this.name = 'JsonApiError';
   }
 
@@ -55,7 +62,8 @@ export function errorObject(
 export const MAX_REPORTED_PROBLEMS = 100;
 
 /** Every problem of one request in one answer, up to MAX_REPORTED_PROBLEMS, then how many more. */
-export function problemsError(status: number, errors: JsonApiErrorObject[]): JsonApiError {
+export function problemsError(status: number, found: JsonApiErrorObject[]): JsonApiError {
+  const errors = uniqueErrors(found);
   if (errors.length <= MAX_REPORTED_PROBLEMS) return new JsonApiError(status, errors);
   const more = errors.length - MAX_REPORTED_PROBLEMS;
   return new JsonApiError(status, [
@@ -65,3 +73,8 @@ export function problemsError(status: number, errors: JsonApiErrorObject[]): Jso
 }
 
 export const attributePointer = (path: string) => `/data/attributes${path ? `/${path}` : ''}`;
+
+/** Keys are written in one order by errorObject, so equal objects serialise equally. */
+function uniqueErrors(errors: JsonApiErrorObject[]): JsonApiErrorObject[] {
+  return [...new Map(errors.map((error) => [JSON.stringify(error), error])).values()];
+}

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isJsonObject } from '../../kernel/json';
+import { cleanJson, HygieneProblem } from '../../http/json-hygiene';
 import { AttributeProblem } from '../domain/errors';
 import { entityTypeProblems } from '../domain/decide';
 import { AccountInput } from '../domain/shapes';
@@ -45,8 +46,7 @@ export function readEnvelope(body: unknown, type: string): Record<string, unknow
 }
 
 function readAttributes(data: Record<string, unknown>, dto: typeof AccountAttributesDto | typeof CreateAccountAttributesDto, today: string): AccountInput {
-  const attributes = (data.attributes ?? {}) as Record<string, unknown>;
-  const problems = attributeProblems(dto, attributes);
+  const { attributes, problems } = checkAttributes(dto, data.attributes ?? {});
   problems.push(...futureDateProblems(attributes, today));
   if (typeof attributes.entity_type === 'string') problems.push(...entityTypeProblems(attributes.entity_type, attributes as AccountInput));
   if (problems.length) throw invalidAttributes(problems);
@@ -54,30 +54,35 @@ function readAttributes(data: Record<string, unknown>, dto: typeof AccountAttrib
   return attributes as AccountInput;
 }
 
-/** Every rule of the DTO that the attributes break, each with its path below /data/attributes. */
-export function attributeProblems(dto: new () => object, attributes: Record<string, unknown>): AttributeProblem[] {
+/**
+ * Every rule of the DTO that the attributes break, each with its path below /data/attributes, and
+ * the attributes as the validators saw them. Hygiene comes first (src/http/json-hygiene.ts): the
+ * validators get only a copy without inherited key names and unsafe text, each of which is one
+ * problem of its own at its path, instead of whatever a validator would say of it (or throw).
+ */
+export function checkAttributes(dto: new () => object, raw: unknown): { attributes: Record<string, unknown>; problems: AttributeProblem[] } {
+  const { clean, problems: hygiene } = cleanJson(raw);
+  const attributes = clean as Record<string, unknown>;
   const errors = validateSync(plainToInstance(dto, attributes), { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  return [...errors.flatMap((error) => toProblems(error, '')), ...droppedKeyProblems(attributes, '')];
+  const flagged = new Set(hygiene.map((p) => p.path));
+  const problems = [...hygiene.map(hygieneProblem), ...errors.flatMap((error) => toProblems(error, '')).filter((p) => !flagged.has(p.path))];
+  return { attributes, problems };
 }
 
-/**
- * class-transformer skips `__proto__`, `constructor` and every other name an object inherits
- * (`toString`, `hasOwnProperty`...), so the whitelist never sees them: they are reported here.
- */
-const isDroppedKey = (key: string) => key in Object.prototype;
-
-function droppedKeyProblems(value: unknown, parent: string): AttributeProblem[] {
-  if (typeof value !== 'object' || value === null) return [];
-  return Object.entries(value).flatMap(([key, child]) => {
-    const path = parent ? `${parent}/${key}` : key;
-    if (!isDroppedKey(key)) return droppedKeyProblems(child, path);
-    return [{ path, code: 'unknown_attribute' as const, detail: `Unknown attribute "${path.replace(/\//g, '.')}"` }];
-  });
+function hygieneProblem({ path, kind }: HygieneProblem): AttributeProblem {
+  const name = path.replace(/\//g, '.');
+  switch (kind) {
+    case 'inherited_key':
+      return { path, code: 'unknown_attribute', detail: `Unknown attribute "${name}"` };
+    case 'control_character':
+      return { path, code: 'invalid_attribute', detail: `${name} must not contain control characters (line breaks, tabs, NUL and the like)` };
+    case 'lone_surrogate':
+      return { path, code: 'invalid_attribute', detail: `${name} must be well-formed Unicode text: it holds half of a surrogate pair` };
+  }
 }
 
 export function invalidAttributes(problems: AttributeProblem[]): JsonApiError {
-  const unique = [...new Map(problems.map((p) => [`${p.path}|${p.detail}`, p])).values()];
-  return problemsError(422, unique.map((p) => errorObject(422, p.code, p.detail, { source: { pointer: attributePointer(p.path) } })));
+  return problemsError(422, problems.map((p) => errorObject(422, p.code, p.detail, { source: { pointer: attributePointer(p.path) } })));
 }
 
 const CODES: Record<string, AttributeProblem['code']> = {

@@ -1,11 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Request, Response } from 'express';
 import { CurrentActor, RequiresScope } from '../../auth/api-key.guard';
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
-import { JsonApiError } from '../../http/jsonapi-error';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { publicBaseUrl } from '../../http/public-url';
 import { ChangeStatusCommand } from '../application/change-status';
 import { CreateAccountCommand } from '../application/create-account';
 import { AccountView, GetAccountQuery } from '../application/get-account';
@@ -15,7 +16,7 @@ import { WriteResult } from '../application/run-account-command';
 import { UpdateAccountCommand } from '../application/update-account';
 import { AccountNotFound } from '../domain/rules';
 import { readCreateDocument, readUpdateDocument } from './account-document';
-import { accountDocument, etagOf, parseIfMatch } from './account.serializer';
+import { accountDocument, etagOf, readIfMatch } from './account.serializer';
 import { listDocument, readListQuery } from './list-query';
 import { readStatusChangeDocument } from './status-change-document';
 
@@ -28,6 +29,7 @@ export class AccountsController {
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
     private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Post()
@@ -36,7 +38,7 @@ export class AccountsController {
   async create(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const attributes = readCreateDocument(body, this.today());
     const written = await this.commands.execute<CreateAccountCommand, WriteResult>(new CreateAccountCommand(actor, attributes));
-    response.setHeader('Location', `${collectionUrl(request)}/${written.accountId}`);
+    response.setHeader('Location', `${this.collectionUrl(request)}/${written.accountId}`);
     return this.answer(actor, written, response);
   }
 
@@ -46,7 +48,7 @@ export class AccountsController {
   async list(@CurrentActor() actor: Actor, @Req() request: Request) {
     const query = readListQuery(new URL(request.originalUrl, 'http://localhost').searchParams);
     const view = await this.queries.execute<ListAccountsQuery, AccountListView>(new ListAccountsQuery(actor.tenant, query.filter, query.page));
-    return listDocument(view, query, collectionUrl(request));
+    return listDocument(view, query, this.collectionUrl(request));
   }
 
   @Get(':id')
@@ -67,7 +69,7 @@ export class AccountsController {
     @Res({ passthrough: true }) response: Response,
   ) {
     const attributes = readUpdateDocument(body, knownIdFormat(id), this.today());
-    const command = new UpdateAccountCommand(actor, id, attributes, expectedRevision(ifMatch));
+    const command = new UpdateAccountCommand(actor, id, attributes, readIfMatch(ifMatch));
     const written = await this.commands.execute<UpdateAccountCommand, WriteResult>(command);
     return this.answer(actor, written, response);
   }
@@ -84,7 +86,7 @@ export class AccountsController {
   ) {
     knownIdFormat(id);
     const { status, reason } = readStatusChangeDocument(body);
-    const written = await this.commands.execute<ChangeStatusCommand, WriteResult>(new ChangeStatusCommand(actor, id, status, reason, expectedRevision(ifMatch)));
+    const written = await this.commands.execute<ChangeStatusCommand, WriteResult>(new ChangeStatusCommand(actor, id, status, reason, readIfMatch(ifMatch)));
     return this.answer(actor, written, response);
   }
 
@@ -97,7 +99,7 @@ export class AccountsController {
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const written = await this.commands.execute<RedactAccountCommand, WriteResult>(new RedactAccountCommand(actor, knownIdFormat(id), expectedRevision(ifMatch)));
+    const written = await this.commands.execute<RedactAccountCommand, WriteResult>(new RedactAccountCommand(actor, knownIdFormat(id), readIfMatch(ifMatch)));
     return this.answer(actor, written, response);
   }
 
@@ -107,24 +109,19 @@ export class AccountsController {
     return accountDocument(view.account);
   }
 
+  /** Links are full URLs on the public base URL (src/http/public-url.ts). */
+  private collectionUrl(request: Request): string {
+    return `${publicBaseUrl(request, this.config.publicBaseUrl)}${BASE_PATH}`;
+  }
+
   private today(): string {
     return toTimestamp(this.clock.now()).slice(0, 10);
   }
 }
 
-/** Links are full URLs, on the host the client used (HTTP/1.0 clients may send none). */
-const collectionUrl = (request: Request) => `${request.protocol}://${request.get('host') || 'localhost'}${BASE_PATH}`;
 
 /** A malformed id names no account: 404, exactly like an unknown one. */
 function knownIdFormat(id: string): string {
   if (!ACCOUNT_ID_PATTERN.test(id)) throw AccountNotFound();
   return id;
-}
-
-function expectedRevision(header: string | undefined): bigint | undefined {
-  const revision = parseIfMatch(header);
-  if (revision === null) {
-    throw JsonApiError.of(400, 'invalid_header', 'If-Match must be an ETag of this API, such as "3"', { source: { header: 'If-Match' } });
-  }
-  return revision;
 }

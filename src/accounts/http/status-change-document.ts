@@ -1,6 +1,6 @@
 import { IsDefined, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ACCOUNT_STATUSES, AccountStatus } from '../domain/account';
-import { attributeProblems, invalidAttributes, readEnvelope } from './account-document';
+import { checkAttributes, invalidAttributes, readEnvelope } from './account-document';
 
 export const STATUS_CHANGE_TYPE = 'account-status-change';
 
@@ -15,8 +15,7 @@ export class StatusChangeAttributesDto {
 /** `{ data: { type: "account-status-change", attributes: { status, reason } } }` (SPEC §3.4). */
 export function readStatusChangeDocument(body: unknown): { status: AccountStatus; reason: string | null } {
   const data = readEnvelope(body, STATUS_CHANGE_TYPE);
-  const attributes = (data.attributes ?? {}) as Record<string, unknown>;
-  const problems = attributeProblems(StatusChangeAttributesDto, attributes);
+  const { attributes, problems } = checkAttributes(StatusChangeAttributesDto, data.attributes ?? {});
   if (problems.length) throw invalidAttributes(problems);
   return { status: attributes.status as AccountStatus, reason: (attributes.reason as string | undefined) ?? null };
 }
