@@ -1,6 +1,14 @@
 // The event store port. Its semantics follow EventStoreDB's client so both adapters behave alike:
 // revisions are bigint and start at 0n, NO_STREAM means "this stream must not exist yet".
 
+/**
+ * A place in the global log, opaque to everything but its adapter. EventStoreDB's is a
+ * { commit, prepare } pair, SQLite's and PostgreSQL's a sequence number: each adapter writes its
+ * positions as fixed-width strings, so two positions of one store compare as strings (`a < b`:
+ * a is earlier) and are stored and sent as they are. No bigint ever meets JSON.stringify.
+ */
+export type Position = string;
+
 export const NO_STREAM = 'no_stream' as const;
 export const ANY = 'any' as const;
 export type ExpectedRevision = bigint | typeof NO_STREAM | typeof ANY;
@@ -16,12 +24,12 @@ export interface RecordedEvent extends EventToAppend {
   stream: string;
   revision: bigint;
   /** Position in the global log: strictly increasing, comparable across streams. */
-  position: bigint;
+  position: Position;
 }
 
 export interface AppendResult {
   nextExpectedRevision: bigint;
-  position: bigint;
+  position: Position;
 }
 
 /** The stream is not at the revision the writer expected: somebody else wrote first. */
@@ -36,8 +44,8 @@ export class WrongExpectedRevision extends Error {
   }
 }
 
-/** The position before the first event of the global log. */
-export const START = 0n;
+/** The position before the first event of the global log: less than every other position. */
+export const START: Position = '';
 
 export abstract class EventStore {
   /** Appends all events atomically, or none. Resolves only once the write is durable. */
@@ -45,10 +53,10 @@ export abstract class EventStore {
   /** The stream's events in order; [] when it does not exist. */
   abstract readStream(stream: string): Promise<RecordedEvent[]>;
   /** Up to maxCount events of the global log after `after` (exclusive), in order. */
-  abstract readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]>;
+  abstract readAll(after: Position, maxCount: number): Promise<RecordedEvent[]>;
   /** The global position of the last event in the store (START when empty), written by any process. */
-  abstract headPosition(): Promise<bigint>;
+  abstract headPosition(): Promise<Position>;
   /** Called after each append made through this instance; writes of other processes are found by polling. */
-  abstract onAppended(listener: (position: bigint) => void): () => void;
+  abstract onAppended(listener: (position: Position) => void): () => void;
   abstract close(): Promise<void>;
 }

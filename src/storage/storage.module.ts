@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { DataKeyStore } from '../crypto/data-key-store.port';
 import { loadOrCreateMasterKeyFile, MASTER_KEY, verifyMasterKey } from '../crypto/master-key';
 import { PersonalDataCipher } from '../crypto/personal-data-cipher';
-import { EventStore } from './event-store.port';
+import { EventStore, START } from './event-store.port';
 import { SqliteStorage } from './sqlite/sqlite-storage';
 
 class StorageLifecycle implements OnApplicationShutdown {
@@ -32,7 +32,7 @@ export class StorageModule {
         {
           provide: MASTER_KEY,
           useFactory: async (s: SqliteStorage) => {
-            const dataExists = (await s.eventStore.headPosition()) > 0n;
+            const dataExists = (await s.eventStore.headPosition()) !== START;
             const masterKey = config.masterKey ?? loadOrCreateMasterKeyFile(config.dataDir, { dataExists });
             await verifyMasterKey(masterKey, s.dataKeys);
             return masterKey;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ANY, EventStore, NO_STREAM, START, WrongExpectedRevision } from '../../src/storage/event-store.port';
+import { ANY, EventStore, NO_STREAM, Position, START, WrongExpectedRevision } from '../../src/storage/event-store.port';
 
 /** Reopens the same store (same files or same server) as a fresh instance. */
 export interface EventStoreFixture {
@@ -93,7 +93,7 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
     });
 
     it('tells its listeners of each append', async () => {
-      const seen: bigint[] = [];
+      const seen: Position[] = [];
       const stop = store.onAppended((p) => seen.push(p));
       const result = await store.appendToStream(stream(), [event('a')], NO_STREAM);
       stop();
@@ -124,7 +124,7 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
   });
 }
 
-async function lastPosition(store: EventStore): Promise<bigint> {
+async function lastPosition(store: EventStore): Promise<Position> {
   let position = START;
   for (;;) {
     const page = await store.readAll(position, 1000);

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { AccountFilter, AccountRow, ListBound } from '../../src/accounts/projection/account-read-model.port';
 import { listSql, SqliteAccountReadModel } from '../../src/storage/sqlite/sqlite-account-read-model';
+import { START } from '../../src/storage/event-store.port';
+import { toPosition } from '../../src/storage/sqlite/sqlite-event-store';
 
 const TENANT = { organization_id: 'acme', environment: 'staging' as const };
 const OTHER = { organization_id: 'other', environment: 'staging' as const };
@@ -32,7 +34,7 @@ describe('SQLite account read model: list', () => {
     db = new Database(':memory:');
     readModel = new SqliteAccountReadModel(db);
     const rows = Array.from({ length: 10 }, (_, n) => row(n, { status: n % 2 ? 'active' : 'pending' }));
-    await readModel.commit([...rows, row(50, { tenant: OTHER, external_id: 'user-1' })], 0n, 1n);
+    await readModel.commit([...rows, row(50, { tenant: OTHER, external_id: 'user-1' })], START, toPosition(1));
     ids = rows.map((r) => r.id).reverse();
   });
   afterEach(() => db.close());
@@ -90,5 +92,17 @@ describe('SQLite account read model: list', () => {
         }
       }
     }
+  });
+});
+
+describe('SQLite account read model: checkpoints of files written before positions were strings', () => {
+  it('reads an INTEGER checkpoint as the SQLite event store position it was, and goes on from there', async () => {
+    const db = new Database(':memory:');
+    db.exec("CREATE TABLE projection_checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL); INSERT INTO projection_checkpoints VALUES ('accounts', 54)");
+    const readModel = new SqliteAccountReadModel(db);
+    expect(await readModel.checkpoint()).toBe(toPosition(54));
+    expect(await readModel.commit([], toPosition(54), toPosition(60))).toBe(true);
+    expect(await readModel.checkpoint()).toBe('00000000000000000060');
+    db.close();
   });
 });

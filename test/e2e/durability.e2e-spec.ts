@@ -74,7 +74,8 @@ describe('Durability', () => {
     // Throw the read model away, then let a projection process rebuild it and kill -9 it a third of the way in.
     const state = new Database(join(dataDir, STATE_FILE));
     state.exec('DELETE FROM accounts; DELETE FROM projection_checkpoints;');
-    const checkpoint = () => (state.prepare("SELECT position FROM projection_checkpoints WHERE projection = 'accounts'").get() as { position: number } | undefined)?.position ?? 0;
+    // The SQLite store's positions are its rowids as 20-digit strings: the number of events applied here.
+    const checkpoint = () => Number((state.prepare("SELECT position FROM projection_checkpoints WHERE projection = 'accounts'").get() as { position: string } | undefined)?.position ?? 0);
     const worker = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '../support/projection-worker.ts'), dataDir, '2'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -29,6 +29,8 @@ import {
   EventStore,
   EventToAppend,
   ExpectedRevision,
+  Position,
+  START,
   RecordedEvent,
   WrongExpectedRevision,
 } from '../../src/storage/event-store.port';
@@ -102,13 +104,13 @@ class RacingEventStore extends EventStore {
   override readStream(stream: string): Promise<RecordedEvent[]> {
     return this.inner.readStream(stream);
   }
-  override readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]> {
+  override readAll(after: Position, maxCount: number): Promise<RecordedEvent[]> {
     return this.inner.readAll(after, maxCount);
   }
-  override headPosition(): Promise<bigint> {
+  override headPosition(): Promise<Position> {
     return this.inner.headPosition();
   }
-  override onAppended(listener: (position: bigint) => void): () => void {
+  override onAppended(listener: (position: Position) => void): () => void {
     return this.inner.onAppended(listener);
   }
   override close(): Promise<void> {
@@ -362,7 +364,7 @@ describe('Concurrent writes to one account', () => {
   describe('two creates claiming one external_id', () => {
     /** Every account any stream folds to, keyed by id. */
     const allAccounts = async (reader: Process): Promise<Account[]> => {
-      const streams = new Set((await reader.store.readAll(0n, 1_000_000)).map((e) => e.stream).filter((s) => s.startsWith(ACCOUNT_STREAM_PREFIX)));
+      const streams = new Set((await reader.store.readAll(START, 1_000_000)).map((e) => e.stream).filter((s) => s.startsWith(ACCOUNT_STREAM_PREFIX)));
       const accounts: Account[] = [];
       for (const stream of streams) {
         const { state } = await reader.load(stream.slice(ACCOUNT_STREAM_PREFIX.length));

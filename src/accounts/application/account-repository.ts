@@ -1,7 +1,7 @@
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { IdFactory } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
-import { AppendResult, EventStore, NO_STREAM, START } from '../../storage/event-store.port';
+import { AppendResult, EventStore, NO_STREAM, Position, START } from '../../storage/event-store.port';
 import { Account } from '../domain/account';
 import { evolve } from '../domain/evolve';
 import { AccountEvent } from '../domain/events';
@@ -17,7 +17,7 @@ export interface LoadedAccount {
   state: Account | null;
   revision: bigint | typeof NO_STREAM;
   /** Global position of the stream's last event (START when empty). */
-  position: bigint;
+  position: Position;
   lastHash: string | null;
 }
 

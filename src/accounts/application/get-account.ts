@@ -1,5 +1,6 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { Tenant } from '../../kernel/tenant';
+import { Position } from '../../storage/event-store.port';
 import { Account } from '../domain/account';
 import { AccountNotFound } from '../domain/rules';
 import { AccountProjection } from '../projection/account-projection';
@@ -11,7 +12,7 @@ export class GetAccountQuery {
     readonly tenant: Tenant,
     readonly accountId: string,
     /** A write's position: the answer reflects at least that write (read-your-writes). */
-    readonly atLeastPosition?: bigint,
+    readonly atLeastPosition?: Position,
   ) {}
 }
 

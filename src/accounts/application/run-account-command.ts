@@ -1,5 +1,5 @@
 import { Actor, sameTenant } from '../../kernel/tenant';
-import { NO_STREAM, WrongExpectedRevision } from '../../storage/event-store.port';
+import { NO_STREAM, Position, WrongExpectedRevision } from '../../storage/event-store.port';
 import { Account } from '../domain/account';
 import { AccountCommand } from '../domain/commands';
 import { decide } from '../domain/decide';
@@ -14,7 +14,7 @@ export interface WriteResult {
   accountId: string;
   revision: bigint;
   /** Global position of the stream's last event; a read that waits for it sees this write. */
-  position: bigint;
+  position: Position;
 }
 
 /** The client's If-Match named a revision the account has moved past. */
@@ -88,7 +88,7 @@ function checkPrecondition(loaded: LoadedAccount, ifMatch: bigint | undefined) {
   if (loaded.revision !== ifMatch) throw new StaleRevision(ifMatch, typeof loaded.revision === 'bigint' ? loaded.revision : null);
 }
 
-function resultOf(loaded: LoadedAccount, position: bigint): WriteResult {
+function resultOf(loaded: LoadedAccount, position: Position): WriteResult {
   if (!loaded.state || typeof loaded.revision !== 'bigint') throw AccountNotFound();
   return { accountId: loaded.accountId, revision: loaded.revision, position };
 }

@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import { EventStore, RecordedEvent } from '../../storage/event-store.port';
+import { EventStore, Position, RecordedEvent } from '../../storage/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../application/account-repository';
 import { AccountEventCodec } from '../application/account-event-codec';
 import { Account } from '../domain/account';
@@ -22,7 +22,7 @@ export interface ProjectionOptions {
 
 /** The read model did not reach a write's position in time. */
 export class ProjectionLagging extends Error {
-  constructor(readonly position: bigint) {
+  constructor(readonly position: Position) {
     super(`The read model has not yet reached position ${position}`);
     this.name = 'ProjectionLagging';
   }
@@ -67,7 +67,7 @@ export class AccountProjection {
   }
 
   /** Resolves once the read model has applied every event up to `position`. */
-  async waitFor(position: bigint, timeoutMs = 10_000): Promise<void> {
+  async waitFor(position: Position, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while ((await this.readModel.checkpoint()) < position) {
       if (Date.now() > deadline) throw new ProjectionLagging(position);
@@ -116,7 +116,7 @@ export class AccountProjection {
       });
   }
 
-  private async applyBatch(from: bigint, events: RecordedEvent[]): Promise<void> {
+  private async applyBatch(from: Position, events: RecordedEvent[]): Promise<void> {
     const accountEvents = events.filter((event) => event.stream.startsWith(ACCOUNT_STREAM_PREFIX));
     const ids = [...new Set(accountEvents.map(accountIdOf))];
     const current = new Map<string, { account: Account | null; revision: bigint }>();

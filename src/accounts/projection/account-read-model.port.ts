@@ -1,3 +1,4 @@
+import { Position } from '../../storage/event-store.port';
 import { Tenant } from '../../kernel/tenant';
 import { Account, AccountStatus, EntityType, PersonalData } from '../domain/account';
 
@@ -44,8 +45,8 @@ export interface ListPage {
 }
 
 export abstract class AccountReadModel {
-  /** The global position of the last event applied. */
-  abstract checkpoint(): Promise<bigint>;
+  /** The global position of the last event applied (START before the first). */
+  abstract checkpoint(): Promise<Position>;
   abstract get(tenant: Tenant, id: string): Promise<AccountRow | null>;
   abstract getMany(ids: string[]): Promise<AccountRow[]>;
   /** One page of the tenant's accounts and its neighbours, read from one snapshot; indexed, so its cost does not grow with the tenant. */
@@ -54,5 +55,5 @@ export abstract class AccountReadModel {
    * Writes the rows and moves the checkpoint from `from` to `to` in one transaction. Returns false,
    * writing nothing, when the checkpoint is no longer `from` (another process applied the batch).
    */
-  abstract commit(rows: AccountRow[], from: bigint, to: bigint): Promise<boolean>;
+  abstract commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean>;
 }

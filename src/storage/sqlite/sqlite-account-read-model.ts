@@ -8,7 +8,9 @@ import {
   ListPage,
   ListRequest,
 } from '../../accounts/projection/account-read-model.port';
+import { Position, START } from '../event-store.port';
 import { SqliteDatabase } from './sqlite-database';
+import { toPosition } from './sqlite-event-store';
 
 const PROJECTION = 'accounts';
 
@@ -71,10 +73,11 @@ export class SqliteAccountReadModel extends AccountReadModel {
 
   constructor(private readonly db: SqliteDatabase) {
     super();
+    migrateIntegerCheckpoints(db);
     db.exec(`
       CREATE TABLE IF NOT EXISTS projection_checkpoints (
         projection TEXT PRIMARY KEY,
-        position   INTEGER NOT NULL
+        position   TEXT NOT NULL
       );
       CREATE TABLE IF NOT EXISTS accounts (
         id              TEXT PRIMARY KEY,
@@ -93,7 +96,7 @@ export class SqliteAccountReadModel extends AccountReadModel {
       );`);
     for (const [name, columns] of Object.entries(INDEXES)) db.exec(`CREATE INDEX IF NOT EXISTS ${name} ON accounts (${columns})`);
     this.statements = {
-      checkpoint: db.prepare<[string], { position: number }>('SELECT position FROM projection_checkpoints WHERE projection = ?'),
+      checkpoint: db.prepare<[string], { position: string }>('SELECT position FROM projection_checkpoints WHERE projection = ?'),
       moveCheckpoint: db.prepare(
         `INSERT INTO projection_checkpoints (projection, position) VALUES (@projection, @to)
          ON CONFLICT (projection) DO UPDATE SET position = @to WHERE position = @from`,
@@ -109,15 +112,15 @@ export class SqliteAccountReadModel extends AccountReadModel {
     };
     // One read transaction: the page and the questions about its neighbours see one snapshot.
     this.listTransaction = db.transaction((tenant: Tenant, filter: AccountFilter, request: ListRequest) => this.readPage(tenant, filter, request));
-    this.commitTransaction = db.transaction((rows: AccountRow[], from: bigint, to: bigint) => {
+    this.commitTransaction = db.transaction((rows: AccountRow[], from: Position, to: Position) => {
       if (this.readCheckpoint() !== from) return false;
-      this.statements.moveCheckpoint.run({ projection: PROJECTION, from: Number(from), to: Number(to) });
+      this.statements.moveCheckpoint.run({ projection: PROJECTION, from, to });
       for (const row of rows) this.statements.upsert.run(toColumns(row));
       return true;
     });
   }
 
-  async checkpoint(): Promise<bigint> {
+  async checkpoint(): Promise<Position> {
     return this.readCheckpoint();
   }
 
@@ -176,13 +179,28 @@ export class SqliteAccountReadModel extends AccountReadModel {
     return statement;
   }
 
-  async commit(rows: AccountRow[], from: bigint, to: bigint): Promise<boolean> {
+  async commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean> {
     return this.commitTransaction.immediate(rows, from, to);
   }
 
-  private readCheckpoint(): bigint {
-    return BigInt(this.statements.checkpoint.get(PROJECTION)?.position ?? 0);
+  private readCheckpoint(): Position {
+    return this.statements.checkpoint.get(PROJECTION)?.position ?? START;
   }
+}
+
+/**
+ * Read models written before positions became opaque strings kept the SQLite event store's rowid
+ * as an INTEGER: rewrite it once as that store's position string, in one transaction.
+ */
+function migrateIntegerCheckpoints(db: SqliteDatabase) {
+  const column = db.prepare("SELECT type FROM pragma_table_info('projection_checkpoints') WHERE name = 'position'").get() as { type: string } | undefined;
+  if (column?.type !== 'INTEGER') return;
+  db.transaction(() => {
+    const rows = db.prepare('SELECT projection, position FROM projection_checkpoints').all() as { projection: string; position: number }[];
+    db.exec('DROP TABLE projection_checkpoints; CREATE TABLE projection_checkpoints (projection TEXT PRIMARY KEY, position TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO projection_checkpoints (projection, position) VALUES (?, ?)');
+    for (const row of rows) insert.run(row.projection, row.position === 0 ? START : toPosition(row.position));
+  }).immediate();
 }
 
 function toColumns(row: AccountRow): Row {

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import {
   ANY,
+  Position,
+  START,
   AppendResult,
   EventStore,
   EventToAppend,
@@ -70,7 +72,7 @@ export class SqliteEventStore extends EventStore {
         position = Number(result.lastInsertRowid);
         revision += 1;
       }
-      return { nextExpectedRevision: BigInt(revision - 1), position: BigInt(position) };
+      return { nextExpectedRevision: BigInt(revision - 1), position: toPosition(position) };
     });
   }
 
@@ -86,15 +88,16 @@ export class SqliteEventStore extends EventStore {
     return this.statements.stream.all(stream).map(toRecorded);
   }
 
-  async readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]> {
-    return this.statements.all.all(Number(after), maxCount).map(toRecorded);
+  async readAll(after: Position, maxCount: number): Promise<RecordedEvent[]> {
+    return this.statements.all.all(fromPosition(after), maxCount).map(toRecorded);
   }
 
-  async headPosition(): Promise<bigint> {
-    return BigInt(this.statements.headPosition.get()?.position ?? 0);
+  async headPosition(): Promise<Position> {
+    const head = this.statements.headPosition.get()?.position;
+    return head == null ? START : toPosition(head);
   }
 
-  onAppended(listener: (position: bigint) => void): () => void {
+  onAppended(listener: (position: Position) => void): () => void {
     this.appended.on('appended', listener);
     return () => this.appended.off('appended', listener);
   }
@@ -110,9 +113,19 @@ function toRecorded(row: EventRow): RecordedEvent {
     id: row.event_id,
     stream: row.stream,
     revision: BigInt(row.revision),
-    position: BigInt(row.position),
+    position: toPosition(row.position),
     type: row.type,
     data: JSON.parse(row.data),
     metadata: JSON.parse(row.metadata),
   };
+}
+
+// The rowid, zero-padded to 20 digits (more than any rowid has), so positions compare as strings.
+const POSITION_DIGITS = 20;
+export const toPosition = (rowid: number | bigint): Position => String(rowid).padStart(POSITION_DIGITS, '0');
+
+function fromPosition(position: Position): number {
+  if (position === START) return 0;
+  if (!/^\d{20}$/.test(position)) throw new Error(`Not a position of the SQLite event store: ${JSON.stringify(position)}`);
+  return Number(position);
 }
