@@ -4,7 +4,7 @@ import { isEnvironment, isScope, Scope, SCOPES } from './auth/api-key';
 import { ApiKeys } from './auth/api-keys';
 import { SystemClock } from './kernel/clock';
 import { RandomIdFactory } from './kernel/ids';
-import { SqliteStorage } from './storage/sqlite/sqlite-storage';
+import { openApiKeyStore } from './storage/open-storage';
 
 const USAGE = `Usage: cli <command>
 
@@ -87,10 +87,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: (line:
     out(USAGE);
     return command ? 0 : 2;
   }
-  const storage = new SqliteStorage(resolve(env.DATA_DIR || './data'));
+  const storage = openApiKeyStore({ dataDir: resolve(env.DATA_DIR || './data'), eventStore: 'sqlite', readModel: 'sqlite' }, 'read-write');
   try {
     if (command !== 'keys') throw new UsageError(`unknown command "${command}"`);
-    await keys(new ApiKeys(storage.apiKeys, new RandomIdFactory(), new SystemClock()), rest, out);
+    await keys(new ApiKeys(storage, new RandomIdFactory(), new SystemClock()), rest, out);
     return 0;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;

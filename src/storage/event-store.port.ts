@@ -17,6 +17,8 @@ export interface RecordedEvent extends EventToAppend {
   revision: bigint;
   /** Position in the global log: strictly increasing, comparable across streams. */
   position: bigint;
+  /** When the store recorded the event, to the millisecond (EventStoreDB: `created`). */
+  recordedAt: Date;
 }
 
 export interface AppendResult {
