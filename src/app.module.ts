@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccountsModule } from './accounts/accounts.module';
+import { AccountAuditModule } from './accounts/audit/account-audit.module';
 import { AccountReadModel } from './accounts/projection/account-read-model.port';
 import { ApiKeyStore } from './auth/api-key-store.port';
 import { AuthModule } from './auth/auth.module';
@@ -56,7 +57,7 @@ export class AppModule {
   static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule],
+      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule, AccountAuditModule],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }

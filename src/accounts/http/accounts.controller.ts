@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Request, Response } from 'express';
-import { CurrentActor, RequiresScope } from '../../auth/api-key.guard';
+import { CurrentActor, requireScope, RequiresScope } from '../../auth/api-key.guard';
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
@@ -14,12 +14,16 @@ import { RedactAccountCommand } from '../application/redact-account';
 import { WriteResult } from '../application/run-account-command';
 import { UpdateAccountCommand } from '../application/update-account';
 import { AccountNotFound } from '../domain/rules';
+import { AccountAt } from '../audit/account-history';
+import { accountAsOfDocument } from '../audit/account-event.serializer';
+import { AS_OF, readAsOf } from '../audit/audit-query';
+import { GetAccountAsOfQuery } from '../audit/get-account-as-of';
 import { readCreateDocument, readUpdateDocument } from './account-document';
 import { accountDocument, etagOf, parseIfMatch } from './account.serializer';
 import { listDocument, readListQuery } from './list-query';
 import { readStatusChangeDocument } from './status-change-document';
 
-const BASE_PATH = '/v1/identity/accounts';
+export const BASE_PATH = '/v1/identity/accounts';
 
 /** Thin: read the document, dispatch the command, answer from the read model at the write's position. */
 @Controller(BASE_PATH)
@@ -51,7 +55,16 @@ export class AccountsController {
 
   @Get(':id')
   @RequiresScope('accounts:read')
-  async get(@Param('id') id: string, @CurrentActor() actor: Actor, @Res({ passthrough: true }) response: Response) {
+  async get(@Param('id') id: string, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const search = new URL(request.originalUrl, 'http://localhost').searchParams;
+    if (search.has(AS_OF)) {
+      // Time travel shows personal values the account no longer has: history is for audit:read.
+      requireScope(request, 'audit:read');
+      const asOf = readAsOf(search)!;
+      const at = await this.queries.execute<GetAccountAsOfQuery, AccountAt>(new GetAccountAsOfQuery(actor.tenant, knownIdFormat(id), asOf));
+      response.setHeader('ETag', etagOf(at.revision));
+      return accountAsOfDocument(at);
+    }
     const view = await this.queries.execute<GetAccountQuery, AccountView>(new GetAccountQuery(actor.tenant, knownIdFormat(id)));
     response.setHeader('ETag', etagOf(view.revision));
     return accountDocument(view.account);
@@ -113,10 +126,10 @@ export class AccountsController {
 }
 
 /** Links are full URLs, on the host the client used (HTTP/1.0 clients may send none). */
-const collectionUrl = (request: Request) => `${request.protocol}://${request.get('host') || 'localhost'}${BASE_PATH}`;
+export const collectionUrl = (request: Request) => `${request.protocol}://${request.get('host') || 'localhost'}${BASE_PATH}`;
 
 /** A malformed id names no account: 404, exactly like an unknown one. */
-function knownIdFormat(id: string): string {
+export function knownIdFormat(id: string): string {
   if (!ACCOUNT_ID_PATTERN.test(id)) throw AccountNotFound();
   return id;
 }
