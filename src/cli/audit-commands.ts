@@ -98,14 +98,17 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
     .action((accountId: string | undefined, options: { requireSeals?: boolean }) =>
       withServices(context, 'read-only', async ({ verifier }) => {
         const bars = { chains: progressBar(io, 'hash chains and seals', 'positions'), 'read model': progressBar(io, 'read model         ', 'accounts') };
+        // Under a bar on the same terminal, a line would break it: problems wait until the bars are done.
+        const live = !io.progress?.isTTY;
         const report = await verifier.verify({
           accountId,
           onProgress: ({ phase, done, total }) => {
             if (phase === 'read model') bars.chains.stop();
             bars[phase].update(done, total);
           },
-          onProblem: (problem) => io.out(where(problem)),
+          onProblem: (problem) => live && io.out(where(problem)),
         }).finally(() => Object.values(bars).forEach((bar) => bar.stop()));
+        if (!live) for (const problem of report.problems) io.out(where(problem));
         const problems = report.problems.length + (options.requireSeals ? report.unsealed : 0);
         if (report.unsealed) {
           io.out(`${count(report.unsealed, 'event')} without a seal: written before seals existed${options.requireSeals ? ', counted as problems (--require-seals)' : ''}.`);

@@ -191,6 +191,10 @@ describe('The reviewer\'s CLI', () => {
       const run = await cli(copy.dir, ['verify']);
       expect(run.code).toBe(1);
       expect(run.lines).toContain(`${streamOf('a')}@3: read model row differs from a fresh fold of its stream in: status`);
+      // On a terminal, the same lines, once the progress bars are done.
+      const onTerminal = await cli(copy.dir, ['verify'], {}, { tty: true });
+      expect([onTerminal.code, onTerminal.lines]).toEqual([1, run.lines]);
+      expect(onTerminal.progress).toContain('read model');
       for (const value of Object.values(SECRET)) expect(run.out).not.toContain(value);
     });
 
