@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -310,6 +310,35 @@ describe('The reviewer\'s CLI', () => {
         (s) => [0, 1].map((revision) => `${s('b')}@${revision}: unsealed event after sealed ones: its seal was removed`),
       ],
     ];
+
+    it('exits 1 when the newest events of the whole log were removed: the read model has seen them', async () => {
+      const copy = copyOf(store.dataDir);
+      dirs.push(copy.dir);
+      const { position } = copy.db.prepare('SELECT MAX(position) AS position FROM events').get() as { position: number };
+      copy.db.prepare('DELETE FROM events WHERE position = ?').run(position);
+      copy.close();
+      const run = await cli(copy.dir, ['verify']);
+      expect(run.code).toBe(1);
+      expect(run.lines).toContain(`read model: has applied events up to position ${position}, but the event store ends at ${position - 1}: events were removed from the end of the log`);
+      expect(run.lines).toContain(`${streamOf('c')}@1: read model row is at revision 1, but the stream ends at revision 0: events were removed`);
+    });
+
+    it('needs the master key the data was written with: without it, or with another, it stops with a clear message', async () => {
+      const copy = copyOf(store.dataDir);
+      dirs.push(copy.dir);
+      copy.close();
+      const masterKey = readFileSync(join(copy.dir, 'master.key'), 'utf8').trim();
+      rmSync(join(copy.dir, 'master.key'));
+      for (const args of [['verify'], ['replay', store.ids.a]]) {
+        const missing = await cli(copy.dir, args);
+        expect([missing.code, missing.err.split('\n')[1]]).toEqual([2, `error: No master key: set ACCOUNTS_MASTER_KEY, or put the key file at ${join(copy.dir, 'master.key')}`]);
+        const wrong = await cli(copy.dir, args, { ACCOUNTS_MASTER_KEY: randomBytes(32).toString('hex') });
+        expect([wrong.code, wrong.err.split('\n')[1]]).toEqual([2, 'error: The master key is not the one this data was written with: set ACCOUNTS_MASTER_KEY (or DATA_DIR/master.key) back to it']);
+        expect((await cli(copy.dir, args, { ACCOUNTS_MASTER_KEY: masterKey })).code).toBe(0);
+      }
+      // Read-only: no key file was made for it.
+      expect(existsSync(join(copy.dir, 'master.key'))).toBe(false);
+    });
 
     it.each(tampered)('exits 1 and names stream and revision: %s', async (_, tamper, expected) => {
       const copy = copyOf(store.dataDir);
