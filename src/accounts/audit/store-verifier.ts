@@ -50,7 +50,6 @@ interface StreamState {
   hash: string;
   /** Its last event at or before the head the check started at. */
   headRevision: bigint;
-  headPosition: bigint;
   sealed: boolean;
 }
 
@@ -117,12 +116,10 @@ export class StoreVerifier {
       else if (seal === 'unsealed') report.unsealed += 1;
       const sealed = seal !== 'unsealed';
       sealedSeen ||= sealed;
-      const atHead = event.position <= head;
       streams.set(event.stream, {
         revision: before && before.revision > event.revision ? before.revision : event.revision,
         hash: hashOfStoredEvent(event),
-        headRevision: atHead ? event.revision : (before?.headRevision ?? -1n),
-        headPosition: atHead ? event.position : (before?.headPosition ?? 0n),
+        headRevision: event.position <= head ? event.revision : (before?.headRevision ?? -1n),
         sealed: (before?.sealed ?? false) || sealed,
       });
       report.events += 1;
