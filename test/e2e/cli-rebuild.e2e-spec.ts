@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -122,9 +123,15 @@ describe('CLI rebuild', () => {
   });
 
   it('refuses a DATA_DIR without an event store instead of creating one', async () => {
-    const nowhere = join(tempDataDir(), 'missing');
+    const parent = tempDataDir();
+    const nowhere = join(parent, 'missing');
     const lines: string[] = [];
-    expect(await runCli(['rebuild'], { DATA_DIR: nowhere }, (line) => lines.push(line))).toBe(2);
-    expect(lines[1]).toMatch(/^error: No store at .*events\.sqlite: nothing was created/);
+    try {
+      expect(await runCli(['rebuild'], { DATA_DIR: nowhere }, (line) => lines.push(line))).toBe(2);
+      expect(lines[1]).toMatch(/^error: No store at .*events\.sqlite: nothing was created/);
+      expect(existsSync(nowhere)).toBe(false);
+    } finally {
+      removeDir(parent);
+    }
   });
 });

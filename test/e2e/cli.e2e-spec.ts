@@ -20,6 +20,10 @@ describe('CLI: keys create, list, revoke', () => {
     removeDir(t.dataDir);
   });
 
+  const leftovers: string[] = [];
+  const afterAllRemove = (dir: string) => leftovers.push(dir);
+  afterAll(() => leftovers.forEach(removeDir));
+
   /** stdout as lines (and joined), stderr joined. */
   async function cli(...args: string[]): Promise<{ code: number; lines: string[]; out: string; err: string }> {
     const lines: string[] = [];
@@ -118,7 +122,9 @@ describe('CLI: keys create, list, revoke', () => {
   });
 
   it('keys list and keys revoke on a DATA_DIR holding no stores fail with a clear message and create nothing', async () => {
-    const nowhere = join(tempDataDir(), 'not-the-data');
+    const parent = tempDataDir();
+    const nowhere = join(parent, 'not-the-data');
+    afterAllRemove(parent);
     for (const args of [['keys', 'list'], ['keys', 'revoke', 'key_01ARZ3NDEKTSV4RRFFQ69G5FAV']]) {
       const lines: string[] = [];
       const code = await runCli(args, { DATA_DIR: nowhere }, (line) => lines.push(line));

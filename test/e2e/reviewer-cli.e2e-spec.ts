@@ -141,7 +141,9 @@ describe('The reviewer\'s CLI', () => {
     it('fails with exit 1 for an unknown account, 2 for a malformed id or a DATA_DIR without stores', async () => {
       expect(await cli(store.dataDir, ['replay', 'acc_01ARZ3NDEKTSV4RRFFQ69G5FAV'])).toMatchObject({ code: 1, err: expect.stringContaining('error: no account acc_01ARZ3NDEKTSV4RRFFQ69G5FAV in this DATA_DIR') });
       expect((await cli(store.dataDir, ['replay', 'nope'])).code).toBe(2);
-      const nowhere = join(tempDataDir(), 'missing');
+      const parent = tempDataDir();
+      dirs.push(parent);
+      const nowhere = join(parent, 'missing');
       const missing = await cli(nowhere, ['replay', store.ids.a]);
       expect(missing.code).toBe(2);
       expect(missing.err).toContain(`error: No store at ${join(nowhere, EVENTS_FILE)}: nothing was created`);
