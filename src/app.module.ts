@@ -1,33 +1,53 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccountsModule } from './accounts/accounts.module';
+import { AccountAuditModule } from './accounts/audit/account-audit.module';
+import { AccountReadModel } from './accounts/projection/account-read-model.port';
+import { ApiKeyStore } from './auth/api-key-store.port';
 import { AuthModule } from './auth/auth.module';
+import { createServices } from './composition-root';
 import { APP_CONFIG, AppConfig } from './config/app-config';
+import { DataKeyStore } from './crypto/data-key-store.port';
+import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
 import { JsonLogger } from './http/json-logger';
-import { Clock, SystemClock } from './kernel/clock';
-import { IdFactory, RandomIdFactory } from './kernel/ids';
-import { StorageModule } from './storage/storage.module';
+import { Clock } from './kernel/clock';
+import { IdFactory } from './kernel/ids';
+import { fromServices, SERVICES, ServicesLifecycle } from './nest-services';
+import { EventStore } from './storage/event-store.port';
 
 export interface AppOverrides {
   clock?: Clock;
   logger?: JsonLogger;
 }
 
-/** The one clock, id factory, logger and configuration of the whole app. */
+const SHARED = [APP_CONFIG, JsonLogger, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
+
+/**
+ * The configuration, the logger, and the composition root's services (the one clock, id factory,
+ * stores and cipher among them), for every module of the app.
+ */
 @Global()
 @Module({})
 class CoreModule {
   static forRoot(config: AppConfig, overrides: AppOverrides): DynamicModule {
+    const logger = overrides.logger ?? new JsonLogger();
     return {
       module: CoreModule,
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: Clock, useValue: overrides.clock ?? new SystemClock() },
-        { provide: IdFactory, useValue: new RandomIdFactory() },
-        { provide: JsonLogger, useValue: overrides.logger ?? new JsonLogger() },
+        { provide: JsonLogger, useValue: logger },
+        { provide: SERVICES, useFactory: () => createServices(config, { clock: overrides.clock, logger }) },
+        fromServices(Clock, (s) => s.clock),
+        fromServices(IdFactory, (s) => s.ids),
+        fromServices(EventStore, (s) => s.eventStore),
+        fromServices(AccountReadModel, (s) => s.readModel),
+        fromServices(DataKeyStore, (s) => s.dataKeys),
+        fromServices(ApiKeyStore, (s) => s.apiKeyStore),
+        fromServices(PersonalDataCipher, (s) => s.cipher),
+        ServicesLifecycle,
       ],
-      exports: [APP_CONFIG, Clock, IdFactory, JsonLogger],
+      exports: SHARED,
     };
   }
 }
@@ -37,7 +57,7 @@ export class AppModule {
   static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), StorageModule.forRoot(config), AuthModule, AccountsModule],
+      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule, AccountAuditModule],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }

@@ -1,111 +1,58 @@
 import 'reflect-metadata';
-import { resolve } from 'node:path';
-import { isEnvironment, isScope, Scope, SCOPES } from './auth/api-key';
-import { ApiKeys } from './auth/api-keys';
-import { SystemClock } from './kernel/clock';
-import { RandomIdFactory } from './kernel/ids';
-import { SqliteStorage } from './storage/sqlite/sqlite-storage';
+import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './cli/audit-commands';
+import { CliContext } from './cli/cli-context';
+import { CliFailure, CliIo, CliUsageError, processIo } from './cli/cli-io';
+import { registerKeyCommands } from './cli/keys-commands';
 
-const USAGE = `Usage: cli <command>
+// The reviewers' and operators' CLI, on the service's own configuration (DATA_DIR,
+// ACCOUNTS_MASTER_KEY, EVENT_STORE, READ_MODEL) and its composition root.
+// Exit codes: 0 done (verify: no problems), 1 a problem found or a command failed, 2 bad usage or configuration.
 
-  keys create --org <organization> --env <production|staging> [--scopes a,b,...]
-      Creates an API key and prints it once. Scopes: ${SCOPES.join(', ')} (default: all).
-  keys list
-      Lists keys (id, organization, environment, scopes, hint, created, revoked). Never the keys.
-  keys revoke <key id>
-      Revokes a key at once.
+const ENVIRONMENT_HELP = `
+Environment (the service's own): DATA_DIR (default ./data), ACCOUNTS_MASTER_KEY (else DATA_DIR/master.key),
+EVENT_STORE, READ_MODEL. Every command says which DATA_DIR it opened, on stderr. Read-only commands
+(keys list, replay, export, verify) never create a store: a DATA_DIR without one is an error.`;
 
-Environment: DATA_DIR (default ./data).`;
-
-class UsageError extends Error {}
-
-/**
- * `--name value` pairs, each of a known name and at most once. Anything else is refused rather than
- * ignored: a mistyped `--scope` or a `--scopes` without its value must not yield a key with every scope.
- */
-function options(args: string[], known: readonly string[]): Map<string, string> {
-  const found = new Map<string, string>();
-  for (let i = 0; i < args.length; i += 2) {
-    const flag = args[i];
-    const name = flag.startsWith('--') ? flag.slice(2) : '';
-    if (!known.includes(name)) throw new UsageError(`unexpected argument "${flag}"; expected ${known.map((k) => `--${k}`).join(', ')}`);
-    if (found.has(name)) throw new UsageError(`${flag} is given twice`);
-    const value = args[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-    found.set(name, value);
-  }
-  return found;
+function program(context: CliContext): Command {
+  // Settings first: subcommands made with .command() inherit them.
+  const cli = new Command('cli')
+    .description('Identity Accounts: API keys, and the audit reviewers\' replay, export, verify and rebuild')
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({
+      // commander writes whole blocks ending in a newline; the io takes lines.
+      writeOut: (text) => context.io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => context.io.err(text.replace(/\n$/, '')),
+    })
+    .addHelpText('after', ENVIRONMENT_HELP);
+  registerKeyCommands(cli, context);
+  registerAuditCommands(cli, context);
+  return cli;
 }
 
-function noMoreArguments(command: string, extra: string[]) {
-  if (extra.length) throw new UsageError(`keys ${command}: unexpected argument "${extra[0]}"`);
-}
-
-async function keys(apiKeys: ApiKeys, [action, ...args]: string[], out: (line: string) => void): Promise<void> {
-  switch (action) {
-    case 'create': {
-      const given = options(args, ['org', 'env', 'scopes']);
-      const org = given.get('org');
-      const env = given.get('env');
-      const scopes = [...new Set((given.get('scopes') ?? SCOPES.join(',')).split(',').map((s) => s.trim()).filter(Boolean))];
-      if (!org || !/^[A-Za-z0-9_.-]{1,64}$/.test(org)) throw new UsageError('--org is required: 1-64 letters, digits, _ . -');
-      if (!env || !isEnvironment(env)) throw new UsageError('--env must be production or staging');
-      if (scopes.length === 0) throw new UsageError(`--scopes needs at least one of ${SCOPES.join(', ')}`);
-      const unknown = scopes.filter((s) => !isScope(s));
-      if (unknown.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
-      const { key, record } = await apiKeys.create(org, env, scopes as Scope[]);
-      out(`Created ${record.id} for ${org}/${env} with scopes ${record.scopes.join(',')}.`);
-      out('The key is shown only now; store it safely:');
-      out(key);
-      return;
-    }
-    case 'list': {
-      noMoreArguments('list', args);
-      const records = await apiKeys.list();
-      if (records.length === 0) return out('No keys.');
-      for (const r of records) {
-        out([r.id, r.tenant.organization_id, r.tenant.environment, r.scopes.join(','), `${r.hint}...`, r.created_at, r.revoked_at ? `revoked ${r.revoked_at}` : 'active'].join('\t'));
-      }
-      return;
-    }
-    case 'revoke': {
-      const [id, ...extra] = args;
-      if (!id) throw new UsageError('keys revoke needs a key id (see keys list)');
-      noMoreArguments('revoke', extra);
-      if (!(await apiKeys.revoke(id))) throw new UsageError(`no active key with id ${id}`);
-      out(`Revoked ${id}.`);
-      return;
-    }
-    default:
-      throw new UsageError(`unknown keys command "${action ?? ''}"`);
-  }
-}
-
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === 'help') {
-    out(USAGE);
-    return command ? 0 : 2;
-  }
-  const storage = new SqliteStorage(resolve(env.DATA_DIR || './data'));
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo | ((line: string) => void) = processIo): Promise<number> {
+  const context = new CliContext(typeof io === 'function' ? { out: io, err: io } : io, env);
   try {
-    if (command !== 'keys') throw new UsageError(`unknown command "${command}"`);
-    await keys(new ApiKeys(storage.apiKeys, new RandomIdFactory(), new SystemClock()), rest, out);
-    return 0;
+    await program(context).parseAsync(argv, { from: 'user' });
+    return context.exitCode;
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    out(`error: ${error.message}\n\n${USAGE}`);
-    return 2;
-  } finally {
-    await storage.close();
+    // commander has already printed its message (and the help).
+    if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    if (error instanceof CliUsageError || error instanceof CliFailure) {
+      context.io.err(`error: ${error.message}`);
+      return error instanceof CliUsageError ? 2 : 1;
+    }
+    throw error;
   }
 }
 
 if (require.main === module) {
-  runCli(process.argv.slice(2), process.env, (line) => process.stdout.write(line + '\n')).then(
-    (code) => process.exit(code),
+  runCli(process.argv.slice(2), process.env).then(
+    // Not process.exit: output still queued for a pipe is written before the process ends.
+    (code) => (process.exitCode = code),
     (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
       process.exit(1);
     },
   );

@@ -8,4 +8,5 @@ export abstract class ApiKeyStore {
   /** Returns false when no unrevoked key has this id. */
   abstract revoke(id: string, at: string): Promise<boolean>;
   abstract count(): Promise<number>;
+  abstract close(): Promise<void>;
 }

@@ -1,10 +1,8 @@
 import { Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { Clock } from '../kernel/clock';
-import { IdFactory } from '../kernel/ids';
+import { fromServices } from '../nest-services';
 import { ApiKeyGuard } from './api-key.guard';
-import { ApiKeyStore } from './api-key-store.port';
 import { ApiKeys } from './api-keys';
 
 /** ACCOUNTS_BOOTSTRAP_KEY, or on a first start outside production, one staging key printed once. */
@@ -25,7 +23,7 @@ class KeyBootstrap implements OnApplicationBootstrap {
 
 @Module({
   providers: [
-    { provide: ApiKeys, useFactory: (store: ApiKeyStore, ids: IdFactory, clock: Clock) => new ApiKeys(store, ids, clock), inject: [ApiKeyStore, IdFactory, Clock] },
+    fromServices(ApiKeys, (s) => s.apiKeys),
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     KeyBootstrap,
   ],

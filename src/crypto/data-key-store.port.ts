@@ -7,4 +7,7 @@ export abstract class DataKeyStore {
   abstract destroy(accountId: string): Promise<void>;
   /** Stores the master key's check value unless one is stored; returns the one that is stored. */
   abstract keepMasterKeyCheck(check: string): Promise<string>;
+  /** The stored check value, or null when none is stored yet; writes nothing. */
+  abstract masterKeyCheck(): Promise<string | null>;
+  abstract close(): Promise<void>;
 }

@@ -5,9 +5,6 @@ import { DataKeyStore } from './data-key-store.port';
 
 export const MASTER_KEY_FILE = 'master.key';
 
-/** DI token of the master key (a Buffer), resolved once at start-up. */
-export const MASTER_KEY = Symbol('MasterKey');
-
 /** A key for one purpose, HMAC-SHA256(masterKey, purpose): no two uses of the master key share a key. */
 export function deriveSubkey(masterKey: Buffer, purpose: string): Buffer {
   return createHmac('sha256', masterKey).update(purpose, 'utf8').digest();
@@ -49,6 +46,15 @@ export function loadOrCreateMasterKeyFile(dataDir: string, options: { dataExists
   return key;
 }
 
+/** The key file of DATA_DIR, never created: for read-only use, where a new key could open nothing. */
+export function readMasterKeyFile(dataDir: string): Buffer {
+  const file = join(dataDir, MASTER_KEY_FILE);
+  if (!existsSync(file)) throw new MasterKeyMismatch(`No master key: set ACCOUNTS_MASTER_KEY, or put the key file at ${file}`);
+  const key = parseMasterKey(readFileSync(file, 'utf8'));
+  if (!key) throw new Error(`${file} does not hold a 256-bit key (64 hex characters)`);
+  return key;
+}
+
 /** The master key is not the one the stored data was sealed with. */
 export class MasterKeyMismatch extends Error {
   constructor(message: string) {
@@ -57,10 +63,14 @@ export class MasterKeyMismatch extends Error {
   }
 }
 
-/** Refuses to start with a master key other than the one the data keys were wrapped with. */
-export async function verifyMasterKey(masterKey: Buffer, keys: DataKeyStore): Promise<void> {
+/**
+ * Refuses to start with a master key other than the one the data keys were wrapped with. The first
+ * start stores the check value; a read-only check only compares with a stored one.
+ */
+export async function verifyMasterKey(masterKey: Buffer, keys: DataKeyStore, options: { store: boolean } = { store: true }): Promise<void> {
   const check = deriveSubkey(masterKey, 'master-key-check').toString('hex');
-  if ((await keys.keepMasterKeyCheck(check)) !== check) {
+  const stored = options.store ? await keys.keepMasterKeyCheck(check) : ((await keys.masterKeyCheck()) ?? check);
+  if (stored !== check) {
     throw new MasterKeyMismatch('The master key is not the one this data was written with: set ACCOUNTS_MASTER_KEY (or DATA_DIR/master.key) back to it');
   }
 }

@@ -9,6 +9,15 @@
  */
 export type Position = string;
 
+/**
+ * How far along the log a position is, as a number, for progress bars only: every adapter's
+ * positions begin with a fixed-width decimal that grows along the log (a sequence number, or
+ * EventStoreDB's commit position), so its value is a fair measure of progress.
+ */
+export function progressOf(position: Position): number {
+  return Number(/^\d+/.exec(position)?.[0] ?? 0);
+}
+
 export const NO_STREAM = 'no_stream' as const;
 export const ANY = 'any' as const;
 export type ExpectedRevision = bigint | typeof NO_STREAM | typeof ANY;
@@ -25,6 +34,8 @@ export interface RecordedEvent extends EventToAppend {
   revision: bigint;
   /** Position in the global log: strictly increasing, comparable across streams. */
   position: Position;
+  /** When the store recorded the event, to the millisecond (EventStoreDB: `created`). */
+  recordedAt: Date;
 }
 
 export interface AppendResult {

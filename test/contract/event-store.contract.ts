@@ -92,6 +92,27 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
       expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
     });
 
+    it('records when the store wrote each event, to the millisecond', async () => {
+      const s = stream();
+      const before0 = await lastPosition(store);
+      const before = Math.floor(Date.now());
+      await store.appendToStream(s, [event('a')], NO_STREAM);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.appendToStream(s, [event('b')], 0n);
+      const after = Date.now();
+      const [a, b] = await store.readStream(s);
+      for (const read of [a, b]) {
+        expect(read.recordedAt).toBeInstanceOf(Date);
+        expect(read.recordedAt.getTime()).toBeGreaterThanOrEqual(before);
+        expect(read.recordedAt.getTime()).toBeLessThanOrEqual(after);
+      }
+      expect(b.recordedAt.getTime()).toBeGreaterThan(a.recordedAt.getTime());
+      // The same from the global log.
+      const fromLog = (await store.readAll(before0, 1))[0];
+      expect(fromLog.id).toBe(a.id);
+      expect(fromLog.recordedAt).toEqual(a.recordedAt);
+    });
+
     it('tells its listeners of each append', async () => {
       const seen: Position[] = [];
       const stop = store.onAppended((p) => seen.push(p));

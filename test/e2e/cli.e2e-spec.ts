@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli } from '../../src/cli';
-import { ACCOUNTS, removeDir, startApp, TestApp } from '../support/app-harness';
+import { ACCOUNTS, removeDir, startApp, TestApp, tempDataDir } from '../support/app-harness';
 
 // The operator's CLI for keys, run against the DATA_DIR of a running service, as an operator would.
 
@@ -18,10 +20,16 @@ describe('CLI: keys create, list, revoke', () => {
     removeDir(t.dataDir);
   });
 
-  async function cli(...args: string[]): Promise<{ code: number; lines: string[]; out: string }> {
+  const leftovers: string[] = [];
+  const afterAllRemove = (dir: string) => leftovers.push(dir);
+  afterAll(() => leftovers.forEach(removeDir));
+
+  /** stdout as lines (and joined), stderr joined. */
+  async function cli(...args: string[]): Promise<{ code: number; lines: string[]; out: string; err: string }> {
     const lines: string[] = [];
-    const code = await runCli(args, { DATA_DIR: t.dataDir }, (line) => lines.push(line));
-    return { code, lines, out: lines.join('\n') };
+    const errors: string[] = [];
+    const code = await runCli(args, { DATA_DIR: t.dataDir }, { out: (line) => lines.push(line), err: (line) => errors.push(line) });
+    return { code, lines, out: lines.join('\n'), err: errors.join('\n') };
   }
 
   async function create(org: string, env: string, scopes: string) {
@@ -44,6 +52,8 @@ describe('CLI: keys create, list, revoke', () => {
       'The key is shown only now; store it safely:',
       reader.key,
     ]);
+    // Which data it worked on, on stderr, without the key.
+    expect(reader.err).toBe(`DATA_DIR=${t.dataDir} (read-write)`);
 
     // A writer of the same tenant makes an account; the reader sees it but may not write.
     const writer = await create('acme', 'production', 'accounts:write');
@@ -108,46 +118,70 @@ describe('CLI: keys create, list, revoke', () => {
 
     const again = await cli('keys', 'revoke', made.id);
     expect(again.code).toBe(2);
-    expect(again.out.split('\n')[0]).toBe(`error: no active key with id ${made.id}`);
+    expect(again.err.split('\n').at(-1)).toBe(`error: no active key with id ${made.id}`);
   });
 
-  describe('bad arguments exit 2 with a clear message and change nothing', () => {
+  it('keys list and keys revoke on a DATA_DIR holding no stores fail with a clear message and create nothing', async () => {
+    const parent = tempDataDir();
+    const nowhere = join(parent, 'not-the-data');
+    afterAllRemove(parent);
+    for (const args of [['keys', 'list'], ['keys', 'revoke', 'key_01ARZ3NDEKTSV4RRFFQ69G5FAV']]) {
+      const lines: string[] = [];
+      const code = await runCli(args, { DATA_DIR: nowhere }, (line) => lines.push(line));
+      expect(code).toBe(2);
+      expect(lines[0]).toBe(`DATA_DIR=${nowhere} (${args[1] === 'list' ? 'read-only' : 'read-write'})`);
+      expect(lines[1]).toBe(`error: No store at ${join(nowhere, 'state.sqlite')}: nothing was created. Is DATA_DIR the service's data directory?`);
+      expect(existsSync(nowhere)).toBe(false);
+    }
+  });
+
+  describe('bad arguments exit 2 with a clear message and the usage, and change nothing', () => {
     const create = (...rest: string[]) => ['keys', 'create', ...rest];
+    const invalid = (option: string, value: string, why: string) => `error: option '${option}' argument '${value}' is invalid. ${why}`;
+    const SCOPES = 'accounts:read, accounts:write, audit:read';
     it.each([
-      [[], 'Usage: cli <command>'],
-      [['frobnicate'], 'error: unknown command "frobnicate"'],
-      [['keys'], 'error: unknown keys command ""'],
-      [['keys', 'rotate'], 'error: unknown keys command "rotate"'],
-      [create(), 'error: --org is required: 1-64 letters, digits, _ . -'],
-      [create('--org', 'acme'), 'error: --env must be production or staging'],
-      [create('--org', 'acme', '--env', 'dev'), 'error: --env must be production or staging'],
-      [create('--org', 'a b', '--env', 'staging'), 'error: --org is required: 1-64 letters, digits, _ . -'],
-      [create('--org', 'acme', '--env', 'staging', '--scopes', 'accounts:delete,accounts:read'), 'error: unknown scope(s): accounts:delete; known: accounts:read, accounts:write, audit:read'],
+      [[], 'Usage: cli [options] [command]'],
+      [['frobnicate'], "error: unknown command 'frobnicate'"],
+      [['keys'], 'Usage: cli keys [options] [command]'],
+      [['keys', 'rotate'], "error: unknown command 'rotate'"],
+      [create(), "error: required option '--org <organization>' not specified"],
+      [create('--org', 'acme'), "error: required option '--env <environment>' not specified"],
+      [create('--org', 'acme', '--env', 'dev'), invalid('--env <environment>', 'dev', 'it must be production or staging')],
+      [create('--org', 'a b', '--env', 'staging'), invalid('--org <organization>', 'a b', 'an organization is 1-64 letters, digits, _ . - (starting with a letter or digit)')],
+      [create('--org', 'acme', '--env', 'staging', '--scopes', 'accounts:delete,accounts:read'), invalid('--scopes <list>', 'accounts:delete,accounts:read', `unknown scope(s): accounts:delete; known: ${SCOPES}`)],
       // Each of these once made a key with EVERY scope, or for an organization named "--env".
-      [create('--org', 'acme', '--env', 'staging', '--scopes'), 'error: --scopes needs a value'],
-      [create('--org', 'acme', '--env', 'staging', '--scope', 'accounts:read'), 'error: unexpected argument "--scope"; expected --org, --env, --scopes'],
-      [create('--org', '--env', 'staging'), 'error: --org needs a value'],
-      [create('--org', 'acme', '--env', 'staging', '--scopes', ''), 'error: --scopes needs at least one of accounts:read, accounts:write, audit:read'],
-      [create('--org', 'acme', '--env', 'staging', 'accounts:read'), 'error: unexpected argument "accounts:read"; expected --org, --env, --scopes'],
-      [create('--org', 'acme', '--org', 'globex', '--env', 'staging'), 'error: --org is given twice'],
-      [['keys', 'list', '--all'], 'error: keys list: unexpected argument "--all"'],
-      [['keys', 'revoke'], 'error: keys revoke needs a key id (see keys list)'],
-      [['keys', 'revoke', 'key_01ARZ3NDEKTSV4RRFFQ69G5FAV'], 'error: no active key with id key_01ARZ3NDEKTSV4RRFFQ69G5FAV'],
+      [create('--org', 'acme', '--env', 'staging', '--scopes'), "error: option '--scopes <list>' argument missing"],
+      [create('--org', 'acme', '--env', 'staging', '--scope', 'accounts:read'), "error: unknown option '--scope'"],
+      [create('--org', '--env', 'staging'), invalid('--org <organization>', '--env', 'an organization is 1-64 letters, digits, _ . - (starting with a letter or digit)')],
+      [create('--org', 'acme', '--env', 'staging', '--scopes', ''), invalid('--scopes <list>', '', `it needs at least one of ${SCOPES}`)],
+      [create('--org', 'acme', '--env', 'staging', 'accounts:read'), "error: too many arguments for 'create'. Expected 0 arguments but got 1."],
+      [create('--org', 'acme', '--org', 'globex', '--env', 'staging'), invalid('--org <organization>', 'globex', 'it is given twice')],
+      [create('--org', 'acme', '--env', 'staging', '--scopes', 'audit:read', '--scopes', 'accounts:read'), invalid('--scopes <list>', 'accounts:read', 'it is given twice')],
+      [['keys', 'list', '--all'], "error: unknown option '--all'"],
+      [['keys', 'revoke'], "error: missing required argument 'key-id'"],
     ])('%j', async (args, message) => {
       const before = (await cli('keys', 'list')).out;
       const result = await cli(...args);
       expect(result.code).toBe(2);
-      expect(result.out.split('\n')[0]).toBe(message);
-      expect(result.out).toContain('Usage: cli <command>');
-      expect(result.out.match(KEY_PATTERN)).toBeNull();
+      expect(result.err.split('\n')[0]).toBe(message);
+      expect(result.err).toMatch(/Usage: cli/);
+      expect(result.out).toBe('');
+      expect(result.err.match(KEY_PATTERN)).toBeNull();
       expect((await cli('keys', 'list')).out).toBe(before);
     });
 
-    it('--help prints the usage and exits 0', async () => {
+    it('--help prints the usage of every command and exits 0', async () => {
       const help = await cli('--help');
       expect(help.code).toBe(0);
-      expect(help.out).toMatch(/^Usage: cli <command>/);
-      expect(help.out).toContain('keys create --org <organization> --env <production|staging> [--scopes a,b,...]');
+      expect(help.out).toMatch(/^Usage: cli \[options\] \[command\]/);
+      for (const command of ['keys', 'replay', 'export', 'verify', 'rebuild']) expect(help.out).toMatch(new RegExp(`\\n  ${command} `));
+      expect(help.out).toContain('DATA_DIR');
+      for (const command of [['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['replay'], ['export'], ['verify'], ['rebuild']]) {
+        const own = await cli(...command, '--help');
+        expect([command, own.code]).toEqual([command, 0]);
+        expect(own.out).toMatch(new RegExp(`^Usage: cli ${command.join(' ')} `));
+      }
+      expect((await cli('keys', 'create', '--help')).out).toContain('--org <organization>');
     });
   });
 });

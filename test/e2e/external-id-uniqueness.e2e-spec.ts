@@ -7,9 +7,10 @@ import {
 } from '../../src/accounts/application/external-id-reservations';
 import { runAccountCommand } from '../../src/accounts/application/run-account-command';
 import { ACCOUNT_UPDATED } from '../../src/accounts/domain/events';
-import { MASTER_KEY } from '../../src/crypto/master-key';
+import { Services } from '../../src/composition-root';
+import { SERVICES } from '../../src/nest-services';
 import { Clock } from '../../src/kernel/clock';
-import { IdFactory, RandomIdFactory } from '../../src/kernel/ids';
+import { RandomIdFactory } from '../../src/kernel/ids';
 import { Actor } from '../../src/kernel/tenant';
 import { EventStore, NO_STREAM, WrongExpectedRevision } from '../../src/storage/event-store.port';
 import { appForEachSuite, TestApp } from '../support/app-harness';
@@ -139,7 +140,8 @@ describe('Reservations left behind by requests that died', () => {
   /** Reservations as a request that started an hour ago wrote them. */
   const anHourAgo = () => {
     const clock: Clock = { now: () => new Date(Date.now() - 3_600_000) };
-    return new ExternalIdReservations(store(), repository(), t.app.get<Buffer>(MASTER_KEY), t.app.get(IdFactory), clock);
+    const services = t.app.get<Services>(SERVICES);
+    return new ExternalIdReservations(store(), repository(), services.chain, services.masterKey, services.ids, clock);
   };
 
   it('recovers an id reserved for an account that was never created: the create succeeds, the ghost id stays 404', async () => {

@@ -18,9 +18,10 @@ const KEY_PATTERN = /sk_(?:production|staging)_[A-Za-z0-9]{32,}/g;
 /** A key a user could make up: well formed, never issued. */
 const madeUpKey = (environment: 'production' | 'staging') => `sk_${environment}_${randomBytes(32).toString('hex')}`;
 
+/** The CLI's stdout (stderr, where it says which DATA_DIR it opened, is left out). */
 async function cli(dataDir: string, ...args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await runCli(args, { DATA_DIR: dataDir }, (line) => lines.push(line));
+  const code = await runCli(args, { DATA_DIR: dataDir }, { out: (line) => lines.push(line), err: () => undefined });
   return { code, out: lines.join('\n') };
 }
 

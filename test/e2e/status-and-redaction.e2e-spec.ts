@@ -2,17 +2,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { hashOfStoredEvent } from '../../src/accounts/application/event-chain';
 import { SqliteEventStore } from '../../src/storage/sqlite/sqlite-event-store';
-import { EVENTS_FILE, KEYS_FILE, SqliteStorage, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
-import { AccountEventCodec } from '../../src/accounts/application/account-event-codec';
-import { AccountRepository, accountStream } from '../../src/accounts/application/account-repository';
+import { EVENTS_FILE, KEYS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
+import { accountStream } from '../../src/accounts/application/account-repository';
 import { decide } from '../../src/accounts/domain/decide';
-import { loadOrCreateMasterKeyFile } from '../../src/crypto/master-key';
-import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
-import { SystemClock } from '../../src/kernel/clock';
-import { RandomIdFactory } from '../../src/kernel/ids';
 import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp, uniqueGuideAttributes } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
 import { filesBelow, plaintextHits } from '../support/files';
+import { openServices } from '../support/services';
 
 jest.setTimeout(60_000);
 
@@ -145,14 +141,13 @@ describe('Redaction after a crash', () => {
     await t.close();
 
     // What the redact handler does up to the moment of the crash: the event is stored, the key is not destroyed yet.
-    const storage = new SqliteStorage(t.dataDir);
-    const cipher = new PersonalDataCipher(loadOrCreateMasterKeyFile(t.dataDir), storage.dataKeys);
-    const repository = new AccountRepository(storage.eventStore, new AccountEventCodec(cipher), new RandomIdFactory(), new SystemClock());
+    const services = await openServices(t.dataDir);
+    const { repository } = services;
     const loaded = await repository.load(id);
     const events = decide({ kind: 'RedactAccount', now: '2026-01-01T00:00:00Z' }, loaded.state);
     await repository.append(loaded, events, { tenant: loaded.state!.tenant, api_key_id: 'key_test', request_id: 'req_crash', correlation_id: 'req_crash' });
-    expect(await storage.dataKeys.get(id)).not.toBeNull();
-    await storage.close();
+    expect(await services.dataKeys.get(id)).not.toBeNull();
+    await services.close();
 
     const restarted = await startApp({ dataDir: t.dataDir, key: t.key });
     try {

@@ -8,21 +8,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccountEventCodec } from '../../src/accounts/application/account-event-codec';
-import { ACCOUNT_STREAM_PREFIX, AccountRepository, accountStream } from '../../src/accounts/application/account-repository';
+import { ACCOUNT_STREAM_PREFIX, accountStream } from '../../src/accounts/application/account-repository';
 import { ChangeStatusCommand, ChangeStatusHandler } from '../../src/accounts/application/change-status';
 import { CreateAccountCommand, CreateAccountHandler } from '../../src/accounts/application/create-account';
-import { ExternalIdReservations, RESERVATION_STREAM_PREFIX } from '../../src/accounts/application/external-id-reservations';
+import { RESERVATION_STREAM_PREFIX } from '../../src/accounts/application/external-id-reservations';
 import { RedactAccountCommand, RedactAccountHandler } from '../../src/accounts/application/redact-account';
 import { StaleRevision, WriteResult } from '../../src/accounts/application/run-account-command';
 import { UpdateAccountCommand, UpdateAccountHandler } from '../../src/accounts/application/update-account';
 import { Account, AccountStatus } from '../../src/accounts/domain/account';
 import { AccountRuleViolation } from '../../src/accounts/domain/errors';
 import { AccountInput } from '../../src/accounts/domain/shapes';
-import { loadOrCreateMasterKeyFile } from '../../src/crypto/master-key';
-import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
-import { SystemClock } from '../../src/kernel/clock';
-import { RandomIdFactory } from '../../src/kernel/ids';
 import { Actor } from '../../src/kernel/tenant';
 import {
   AppendResult,
@@ -34,8 +29,8 @@ import {
   RecordedEvent,
   WrongExpectedRevision,
 } from '../../src/storage/event-store.port';
-import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
 import { plaintextHits } from '../support/files';
+import { openServices } from '../support/services';
 
 type Outcome = 'appended' | 'wrong_expected_revision' | 'failed';
 
@@ -118,17 +113,11 @@ class RacingEventStore extends EventStore {
   }
 }
 
-/** The write side of the service as accounts.module.ts wires it, on its own connections to dataDir: one "process". */
-function openProcess(dataDir: string) {
-  const storage = new SqliteStorage(dataDir);
-  const store = new RacingEventStore(storage.eventStore);
-  const masterKey = loadOrCreateMasterKeyFile(dataDir);
-  const cipher = new PersonalDataCipher(masterKey, storage.dataKeys);
-  const codec = new AccountEventCodec(cipher);
-  const ids = new RandomIdFactory();
-  const clock = new SystemClock();
-  const repository = new AccountRepository(store, codec, ids, clock);
-  const reservations = new ExternalIdReservations(store, repository, masterKey, ids, clock);
+/** The write side of the service as the composition root builds it, on its own connections to dataDir: one "process". */
+async function openProcess(dataDir: string) {
+  let store!: RacingEventStore;
+  const services = await openServices(dataDir, { decorate: { eventStore: (inner) => (store = new RacingEventStore(inner)) } });
+  const { repository, reservations, eventCodec: codec, ids, clock, cipher } = services;
   const handlers = {
     create: new CreateAccountHandler(repository, reservations, ids, clock),
     update: new UpdateAccountHandler(repository, reservations, clock),
@@ -136,7 +125,7 @@ function openProcess(dataDir: string) {
     redact: new RedactAccountHandler(repository, cipher, clock),
   };
   return {
-    storage,
+    services,
     store,
     codec,
     repository,
@@ -155,7 +144,7 @@ function openProcess(dataDir: string) {
     decodedEvents: async (id: string) => Promise.all((await store.readStream(accountStream(id))).map((e) => codec.decode(id, e))),
   };
 }
-type Process = ReturnType<typeof openProcess>;
+type Process = Awaited<ReturnType<typeof openProcess>>;
 
 const TENANT = { organization_id: 'acme', environment: 'staging' } as const;
 let requests = 0;
@@ -188,21 +177,21 @@ describe('Concurrent writes to one account', () => {
   /** Another process on the same files, where the interloper's request is served. */
   let other: Process;
   const opened: Process[] = [];
-  const open = () => {
-    const process = openProcess(dataDir);
+  const open = async () => {
+    const process = await openProcess(dataDir);
     opened.push(process);
     return process;
   };
   const isStreamOf = (id: string) => (stream: string) => stream === accountStream(id);
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'identity-accounts-race-'));
-    loser = open();
-    other = open();
+    loser = await open();
+    other = await open();
   });
 
   afterEach(async () => {
-    for (const process of opened.splice(0)) await process.storage.close();
+    for (const process of opened.splice(0)) await process.services.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -228,7 +217,7 @@ describe('Concurrent writes to one account', () => {
       expect((race.interloperResult() as WriteResult).revision).toBe(1n);
       expect(loser.store.outcomesOf(accountStream(id))).toEqual(['wrong_expected_revision', 'appended']);
       expect(written.revision).toBe(2n);
-      for (const reader of [loser, other, open()]) {
+      for (const reader of [loser, other, await open()]) {
         const { state, revision } = await reader.load(id);
         expect(revision).toBe(2n);
         expect(state).toMatchObject({ contact: { email: 'jane.new@example.com', phone: '+19995550100' }, person: { name: { first: 'Jane', last: 'Doe' } } });
@@ -248,7 +237,7 @@ describe('Concurrent writes to one account', () => {
       expect(error).toMatchObject({ expected: 0n, actual: 1n });
       race.interloperResult();
       expect(loser.store.outcomesOf(accountStream(id))).toEqual(['wrong_expected_revision']);
-      const { state, revision } = await open().load(id);
+      const { state, revision } = await (await open()).load(id);
       expect(revision).toBe(1n);
       expect(state?.contact).toEqual({ email: 'jane@example.com', phone: '+19995550100' });
       const events = await other.decodedEvents(id);
@@ -264,7 +253,7 @@ describe('Concurrent writes to one account', () => {
 
       expect(written.revision).toBe(2n);
       expect(loser.store.outcomesOf(accountStream(id))).toEqual(['wrong_expected_revision', 'appended']);
-      expect((await open().load(id)).state?.external_id).toBe('race-ext-mine');
+      expect((await (await open()).load(id)).state?.external_id).toBe('race-ext-mine');
       expect(await other.reservations.holderOf(TENANT, 'race-ext-mine')).toBe(id);
       // Neither the id it started with nor the one the interloper wrote stays locked to it.
       const a = await other.create({ entity_type: 'person', external_id: 'race-ext-old' });
@@ -284,7 +273,7 @@ describe('Concurrent writes to one account', () => {
 
     it('is refused as account_redacted, stores none of its values, and the account stays erased', async () => {
       const id = await createPerson({ identity_numbers: [{ number: 'SSN-604-18-3357', class: 'ssn', issuing_country_code: 'US' }] });
-      expect(await loser.storage.dataKeys.get(id)).not.toBeNull();
+      expect(await loser.services.dataKeys.get(id)).not.toBeNull();
       // The loser has folded (and cached the key of) the account before the race.
       expect((await loser.load(id)).state?.contact?.email).toBe('jane@example.com');
       const race = loser.store.beforeNextAppend(isStreamOf(id), () => redactor().redact(id));
@@ -294,14 +283,14 @@ describe('Concurrent writes to one account', () => {
       expectRuleViolation(error, 'account_redacted');
       expect((race.interloperResult() as WriteResult).revision).toBe(1n);
       expect(loser.store.outcomesOf(accountStream(id))).toEqual(['wrong_expected_revision']);
-      for (const reader of [loser, other, open()]) {
+      for (const reader of [loser, other, await open()]) {
         const { state, revision } = await reader.load(id);
         expect(revision).toBe(1n);
         expect(state).toMatchObject({ ...REDACTED, id, status: 'pending' });
       }
       expect((await other.decodedEvents(id)).map((e) => e.type)).toEqual(['account.created', 'account.redacted']);
-      expect(await other.storage.dataKeys.get(id)).toBeNull();
-      expect(await loser.storage.dataKeys.get(id)).toBeNull();
+      expect(await other.services.dataKeys.get(id)).toBeNull();
+      expect(await loser.services.dataKeys.get(id)).toBeNull();
       // Neither the PATCH's values nor the ones the account had are anywhere in plaintext.
       expect(plaintextHits(dataDir, [...Object.values(NEW), 'SSN-604-18-3357', 'jane@example.com', '+1234567890'])).toEqual([]);
     });
@@ -317,8 +306,8 @@ describe('Concurrent writes to one account', () => {
     expect((race.interloperResult() as WriteResult).revision).toBe(1n);
     expect(loser.store.outcomesOf(accountStream(id))).toEqual(['wrong_expected_revision', 'appended']);
     expect(written.revision).toBe(2n);
-    expect(await other.storage.dataKeys.get(id)).toBeNull();
-    const fresh = open();
+    expect(await other.services.dataKeys.get(id)).toBeNull();
+    const fresh = await open();
     expect((await fresh.load(id)).state).toMatchObject(REDACTED);
     const events = await fresh.decodedEvents(id);
     expect(events.map((e) => e.type)).toEqual(['account.created', 'account.updated', 'account.redacted']);
@@ -353,7 +342,7 @@ describe('Concurrent writes to one account', () => {
       expect((race.interloperResult() as WriteResult).revision).toBe(1n);
       // The loser's append did meet the other write.
       expect(loser.store.outcomesOf(accountStream(id))[0]).toBe('wrong_expected_revision');
-      const { state, revision } = await open().load(id);
+      const { state, revision } = await (await open()).load(id);
       expect(state?.status).toBe(expected.status);
       expect(revision).toBe(expected.revision);
       const transitions = (await other.decodedEvents(id)).filter((e) => e.type === 'account.status_changed').map((e) => [e.data.from, e.data.to]);
@@ -375,9 +364,9 @@ describe('Concurrent writes to one account', () => {
 
     async function expectOneHolder(winner: WriteResult, loserError: unknown) {
       expectRuleViolation(loserError, 'external_id_taken', { account_id: winner.accountId });
-      const accounts = await allAccounts(open());
+      const accounts = await allAccounts(await open());
       expect(accounts.map((a) => [a.id, a.external_id])).toEqual([[winner.accountId, 'contested']]);
-      expect(await open().reservations.holderOf(TENANT, 'contested')).toBe(winner.accountId);
+      expect(await (await open()).reservations.holderOf(TENANT, 'contested')).toBe(winner.accountId);
     }
 
     it('racing at the claim: the loser\'s claim meets the winner\'s and it is refused, naming the holder', async () => {

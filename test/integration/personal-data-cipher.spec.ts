@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
-import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage';
+import { openDataKeyStore } from '../../src/storage/open-storage';
 import { removeDir, tempDataDir } from '../support/app-harness';
 
 describe('PersonalDataCipher across processes', () => {
@@ -8,8 +8,9 @@ describe('PersonalDataCipher across processes', () => {
     const dir = tempDataDir();
     const masterKey = randomBytes(32);
     // Two "processes": separate connections to the same files, separate key caches.
-    const [a, b] = [new SqliteStorage(dir), new SqliteStorage(dir)];
-    const [cipherA, cipherB] = [new PersonalDataCipher(masterKey, a.dataKeys), new PersonalDataCipher(masterKey, b.dataKeys)];
+    const open = () => openDataKeyStore({ dataDir: dir, eventStore: 'sqlite', readModel: 'sqlite' }, 'read-write');
+    const [a, b] = [open(), open()];
+    const [cipherA, cipherB] = [new PersonalDataCipher(masterKey, a), new PersonalDataCipher(masterKey, b)];
     try {
       const sealed = (await cipherA.seal('acc_1', { email: 'a@example.com' }, { createKey: true }))!;
       expect(await cipherB.open('acc_1', sealed)).toEqual({ email: 'a@example.com' });

@@ -1,11 +1,24 @@
 import { PersonalDataCipher } from '../../crypto/personal-data-cipher';
-import { ACCOUNT_CREATED, AccountEvent, isAccountEventType, SEALED_FIELDS } from '../domain/events';
+import { PERSONAL_FIELDS } from '../domain/account';
+import { ACCOUNT_CREATED, ACCOUNT_STATUS_CHANGED, ACCOUNT_UPDATED, AccountEvent, isAccountEventType, SEALED_FIELDS } from '../domain/events';
 import { AccountRedacted } from '../domain/rules';
+
+/** What a reviewer reads in place of a personal value that can no longer (or may no longer) be opened. */
+export const REDACTED_VALUE = '[redacted]';
+
+type StoredEventData = { type: string; data: Record<string, unknown> };
+
+/** An event as a reviewer reads it: the domain event to fold, and its fields for display. */
+export interface ReviewedEvent {
+  event: AccountEvent;
+  /** The event's fields; sealed ones opened, or each "[redacted]" once the account is redacted. */
+  changes: Record<string, unknown>;
+}
 
 /**
  * Turns domain events into stored event data and back. Personal fields (and free-text reasons)
  * never reach the store in plaintext: they travel together in one `personal` value sealed with the
- * account's data key.
+ * account's data key; their names alone stay readable in `sealed_fields`.
  * After redaction the key is gone and decoding yields the event without its personal fields.
  */
 export class AccountEventCodec {
@@ -23,14 +36,42 @@ export class AccountEventCodec {
       const sealed = await this.cipher.seal(accountId, personal, { createKey: event.type === ACCOUNT_CREATED });
       if (sealed === null) throw AccountRedacted();
       data.personal = sealed;
+      data.sealed_fields = Object.keys(personal);
     }
     return { type: event.type, data };
   }
 
-  async decode(accountId: string, stored: { type: string; data: Record<string, unknown> }): Promise<AccountEvent> {
+  async decode(accountId: string, stored: StoredEventData): Promise<AccountEvent> {
+    return (await this.review(accountId, stored, { redacted: false })).event;
+  }
+
+  /**
+   * Decodes for a reviewer. `redacted`: the account is redacted now, so nothing is opened even if
+   * its key still exists (a redaction whose shredding has not finished yet).
+   */
+  async review(accountId: string, stored: StoredEventData, options: { redacted: boolean }): Promise<ReviewedEvent> {
     if (!isAccountEventType(stored.type)) throw new Error(`Unknown account event type ${stored.type}`);
-    const { personal, ...data } = stored.data;
-    const opened = typeof personal === 'string' ? ((await this.cipher.open(accountId, personal)) as object | undefined) : undefined;
-    return { type: stored.type, data: { ...data, ...opened } } as AccountEvent;
+    const { personal, sealed_fields: _names, ...data } = stored.data;
+    const opened =
+      typeof personal === 'string' && !options.redacted ? ((await this.cipher.open(accountId, personal)) as Record<string, unknown> | undefined) : undefined;
+    const event = { type: stored.type, data: { ...data, ...opened } } as AccountEvent;
+    const hidden = typeof personal === 'string' && opened === undefined ? sealedFieldNames(stored) : [];
+    return { event, changes: { ...event.data, ...Object.fromEntries(hidden.map((name) => [name, REDACTED_VALUE])) } };
+  }
+}
+
+/** The names of the sealed fields: recorded in clear since sealed_fields exists, derived from the event's shape before. */
+function sealedFieldNames(stored: StoredEventData): string[] {
+  const { data } = stored;
+  if (Array.isArray(data.sealed_fields)) return data.sealed_fields.filter((name): name is string => typeof name === 'string');
+  switch (stored.type) {
+    case ACCOUNT_CREATED:
+      return [...PERSONAL_FIELDS];
+    case ACCOUNT_UPDATED:
+      return Array.isArray(data.changed) ? data.changed.filter((name) => (SEALED_FIELDS as readonly unknown[]).includes(name)) : [];
+    case ACCOUNT_STATUS_CHANGED:
+      return ['reason'];
+    default:
+      return ['personal'];
   }
 }

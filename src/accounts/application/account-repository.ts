@@ -6,9 +6,8 @@ import { Account } from '../domain/account';
 import { evolve } from '../domain/evolve';
 import { AccountEvent } from '../domain/events';
 import { AccountEventCodec } from './account-event-codec';
-import { hashOfStoredEvent } from './event-chain';
+import { EventChain, eventMetadata, hashOfStoredEvent } from './event-chain';
 
-export const EVENT_SCHEMA_VERSION = 1;
 export const accountStream = (accountId: string) => `account-${accountId}`;
 export const ACCOUNT_STREAM_PREFIX = 'account-';
 
@@ -26,6 +25,7 @@ export class AccountRepository {
   constructor(
     private readonly store: EventStore,
     private readonly codec: AccountEventCodec,
+    private readonly chain: EventChain,
     private readonly ids: IdFactory,
     private readonly clock: Clock,
   ) {}
@@ -45,28 +45,13 @@ export class AccountRepository {
   }
 
   async append(loaded: LoadedAccount, events: AccountEvent[], actor: Actor): Promise<AppendResult> {
-    let prevHash = loaded.lastHash;
-    const toAppend = [];
+    const stream = accountStream(loaded.accountId);
+    const encoded = [];
     for (const event of events) {
       const { type, data } = await this.codec.encode(loaded.accountId, event);
-      const metadata = eventMetadata(actor, toTimestamp(this.clock.now()), prevHash);
-      toAppend.push({ id: this.ids.eventId(), type, data, metadata });
-      prevHash = hashOfStoredEvent({ type, data, metadata });
+      encoded.push({ id: this.ids.eventId(), type, data, metadata: eventMetadata(actor, toTimestamp(this.clock.now())) });
     }
-    return this.store.appendToStream(accountStream(loaded.accountId), toAppend, loaded.revision);
+    const chained = this.chain.extend(stream, { revision: loaded.revision, hash: loaded.lastHash }, encoded);
+    return this.store.appendToStream(stream, chained, loaded.revision);
   }
-}
-
-/** The metadata every stored event carries (docs/EVENTS.md): who, which request, when, and the chain. */
-export function eventMetadata(actor: Actor, occurredAt: string, prevHash: string | null): Record<string, unknown> {
-  return {
-    schema_version: EVENT_SCHEMA_VERSION,
-    tenant: actor.tenant,
-    api_key_id: actor.api_key_id,
-    request_id: actor.request_id,
-    correlation_id: actor.correlation_id,
-    causation_id: actor.request_id,
-    occurred_at: occurredAt,
-    prev_hash: prevHash,
-  };
 }

@@ -7,8 +7,8 @@ import { Actor, sameTenant, Tenant } from '../../kernel/tenant';
 import { EventStore, NO_STREAM, WrongExpectedRevision } from '../../storage/event-store.port';
 import { AccountRuleViolation } from '../domain/errors';
 import { ACCOUNT_CREATION_ABANDONED, ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED } from '../domain/events';
-import { AccountRepository, accountStream, eventMetadata, LoadedAccount } from './account-repository';
-import { hashOfStoredEvent } from './event-chain';
+import { AccountRepository, accountStream, LoadedAccount } from './account-repository';
+import { EventChain, eventMetadata, hashOfStoredEvent } from './event-chain';
 
 // external_id is unique per tenant (SPEC §3.7), enforced by the event store itself so that it holds
 // across processes and instances: one stream per (tenant, external_id), appended to with expected
@@ -66,6 +66,7 @@ export class ExternalIdReservations {
   constructor(
     private readonly store: EventStore,
     private readonly repository: AccountRepository,
+    private readonly chain: EventChain,
     masterKey: Buffer,
     private readonly ids: IdFactory,
     private readonly clock: Clock,
@@ -183,7 +184,7 @@ export class ExternalIdReservations {
   }
 
   private async append(stream: string, reservation: Reservation, type: string, data: Record<string, unknown>, actor: Actor): Promise<void> {
-    const metadata = eventMetadata(actor, toTimestamp(this.clock.now()), reservation.lastHash);
-    await this.store.appendToStream(stream, [{ id: this.ids.eventId(), type, data, metadata }], reservation.revision);
+    const event = { id: this.ids.eventId(), type, data, metadata: eventMetadata(actor, toTimestamp(this.clock.now())) };
+    await this.store.appendToStream(stream, this.chain.extend(stream, { revision: reservation.revision, hash: reservation.lastHash }, [event]), reservation.revision);
   }
 }

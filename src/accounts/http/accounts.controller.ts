@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Request, Response } from 'express';
-import { CurrentActor, RequiresScope } from '../../auth/api-key.guard';
+import { CurrentActor, requireScope, RequiresScope } from '../../auth/api-key.guard';
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
@@ -15,12 +15,16 @@ import { RedactAccountCommand } from '../application/redact-account';
 import { WriteResult } from '../application/run-account-command';
 import { UpdateAccountCommand } from '../application/update-account';
 import { AccountNotFound } from '../domain/rules';
+import { AccountAt } from '../audit/account-history';
+import { accountAsOfDocument } from '../audit/account-event.serializer';
+import { AS_OF, readAsOf } from '../audit/audit-query';
+import { GetAccountAsOfQuery } from '../audit/get-account-as-of';
 import { readCreateDocument, readUpdateDocument } from './account-document';
 import { accountDocument, etagOf, readIfMatch } from './account.serializer';
 import { listDocument, readListQuery } from './list-query';
 import { readStatusChangeDocument } from './status-change-document';
 
-const BASE_PATH = '/v1/identity/accounts';
+export const BASE_PATH = '/v1/identity/accounts';
 
 /** Thin: read the document, dispatch the command, answer from the read model at the write's position. */
 @Controller(BASE_PATH)
@@ -38,7 +42,7 @@ export class AccountsController {
   async create(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const attributes = readCreateDocument(body, this.today());
     const written = await this.commands.execute<CreateAccountCommand, WriteResult>(new CreateAccountCommand(actor, attributes));
-    response.setHeader('Location', `${this.collectionUrl(request)}/${written.accountId}`);
+    response.setHeader('Location', `${collectionUrl(request, this.config)}/${written.accountId}`);
     return this.answer(actor, written, response);
   }
 
@@ -48,12 +52,21 @@ export class AccountsController {
   async list(@CurrentActor() actor: Actor, @Req() request: Request) {
     const query = readListQuery(new URL(request.originalUrl, 'http://localhost').searchParams);
     const view = await this.queries.execute<ListAccountsQuery, AccountListView>(new ListAccountsQuery(actor.tenant, query.filter, query.page));
-    return listDocument(view, query, this.collectionUrl(request));
+    return listDocument(view, query, collectionUrl(request, this.config));
   }
 
   @Get(':id')
   @RequiresScope('accounts:read')
-  async get(@Param('id') id: string, @CurrentActor() actor: Actor, @Res({ passthrough: true }) response: Response) {
+  async get(@Param('id') id: string, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const search = new URL(request.originalUrl, 'http://localhost').searchParams;
+    if (search.has(AS_OF)) {
+      // Time travel shows personal values the account no longer has: history is for audit:read.
+      requireScope(request, 'audit:read');
+      const asOf = readAsOf(search)!;
+      const at = await this.queries.execute<GetAccountAsOfQuery, AccountAt>(new GetAccountAsOfQuery(actor.tenant, knownIdFormat(id), asOf));
+      response.setHeader('ETag', etagOf(at.revision));
+      return accountAsOfDocument(at);
+    }
     const view = await this.queries.execute<GetAccountQuery, AccountView>(new GetAccountQuery(actor.tenant, knownIdFormat(id)));
     response.setHeader('ETag', etagOf(view.revision));
     return accountDocument(view.account);
@@ -109,19 +122,17 @@ export class AccountsController {
     return accountDocument(view.account);
   }
 
-  /** Links are full URLs on the public base URL (src/http/public-url.ts). */
-  private collectionUrl(request: Request): string {
-    return `${publicBaseUrl(request, this.config.publicBaseUrl)}${BASE_PATH}`;
-  }
-
   private today(): string {
     return toTimestamp(this.clock.now()).slice(0, 10);
   }
 }
 
 
+/** The accounts collection as a full URL, on the public base URL (src/http/public-url.ts): links start here. */
+export const collectionUrl = (request: Request, config: AppConfig) => `${publicBaseUrl(request, config.publicBaseUrl)}${BASE_PATH}`;
+
 /** A malformed id names no account: 404, exactly like an unknown one. */
-function knownIdFormat(id: string): string {
+export function knownIdFormat(id: string): string {
   if (!ACCOUNT_ID_PATTERN.test(id)) throw AccountNotFound();
   return id;
 }

@@ -86,14 +86,15 @@ export class AccountProjection {
     await this.waitFor(await this.store.headPosition(), timeoutMs);
   }
 
-  /** Applies everything the store holds beyond the checkpoint. */
-  async catchUp(): Promise<void> {
+  /** Applies everything the store holds beyond the checkpoint; `onBatch` hears of each batch (a rebuild's progress). */
+  async catchUp(options: { batchSize?: number; onBatch?: (batch: { position: Position; events: number }) => void } = {}): Promise<void> {
     for (;;) {
       const from = await this.readModel.checkpoint();
-      const events = await this.store.readAll(from, this.options.batchSize);
+      const events = await this.store.readAll(from, options.batchSize ?? this.options.batchSize);
       if (events.length === 0) return;
       await this.applyBatch(from, events);
       this.advanced.emit('advanced');
+      options.onBatch?.({ position: events.at(-1)!.position, events: events.length });
     }
   }
 

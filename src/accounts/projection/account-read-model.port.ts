@@ -56,4 +56,9 @@ export abstract class AccountReadModel {
    * writing nothing, when the checkpoint is no longer `from` (another process applied the batch).
    */
   abstract commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean>;
+  /** Up to `limit` account ids after `after` (exclusive), in id order: for checks that walk every row. */
+  abstract ids(after: string | null, limit: number): Promise<string[]>;
+  /** Removes every row and the checkpoint in one transaction, so the projection starts over from the first event. */
+  abstract reset(): Promise<void>;
+  abstract close(): Promise<void>;
 }

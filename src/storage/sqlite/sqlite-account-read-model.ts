@@ -69,6 +69,7 @@ export class SqliteAccountReadModel extends AccountReadModel {
   private readonly statements;
   private readonly commitTransaction;
   private readonly listTransaction;
+  private readonly resetTransaction;
   private readonly listStatements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
@@ -109,6 +110,7 @@ export class SqliteAccountReadModel extends AccountReadModel {
            documents = excluded.documents, updated_at = excluded.updated_at, redacted_at = excluded.redacted_at,
            sealed_personal = excluded.sealed_personal, revision = excluded.revision`,
       ),
+      ids: db.prepare<[string, number], { id: string }>('SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?'),
     };
     // One read transaction: the page and the questions about its neighbours see one snapshot.
     this.listTransaction = db.transaction((tenant: Tenant, filter: AccountFilter, request: ListRequest) => this.readPage(tenant, filter, request));
@@ -117,6 +119,10 @@ export class SqliteAccountReadModel extends AccountReadModel {
       this.statements.moveCheckpoint.run({ projection: PROJECTION, from, to });
       for (const row of rows) this.statements.upsert.run(toColumns(row));
       return true;
+    });
+    this.resetTransaction = db.transaction(() => {
+      db.prepare('DELETE FROM accounts').run();
+      db.prepare('DELETE FROM projection_checkpoints WHERE projection = ?').run(PROJECTION);
     });
   }
 
@@ -181,6 +187,19 @@ export class SqliteAccountReadModel extends AccountReadModel {
 
   async commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean> {
     return this.commitTransaction.immediate(rows, from, to);
+  }
+
+  async ids(after: string | null, limit: number): Promise<string[]> {
+    // '' sorts before every id.
+    return this.statements.ids.all(after ?? '', limit).map((row) => row.id);
+  }
+
+  async reset(): Promise<void> {
+    this.resetTransaction.immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
   }
 
   private readCheckpoint(): Position {

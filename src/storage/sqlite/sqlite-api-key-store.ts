@@ -16,7 +16,7 @@ interface Row {
 export class SqliteApiKeyStore extends ApiKeyStore {
   private readonly statements;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     super();
     db.exec(`
       CREATE TABLE IF NOT EXISTS api_keys (
@@ -69,6 +69,10 @@ export class SqliteApiKeyStore extends ApiKeyStore {
 
   async count(): Promise<number> {
     return this.statements.count.get()!.n;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
   }
 }
 

@@ -4,7 +4,7 @@ import { SqliteDatabase } from './sqlite-database';
 export class SqliteDataKeyStore extends DataKeyStore {
   private readonly statements;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     super();
     db.exec(`
       CREATE TABLE IF NOT EXISTS data_keys (account_id TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL);
@@ -35,5 +35,13 @@ export class SqliteDataKeyStore extends DataKeyStore {
   async keepMasterKeyCheck(check: string): Promise<string> {
     this.statements.keepCheck.run(check);
     return this.statements.check.get()!.value;
+  }
+
+  async masterKeyCheck(): Promise<string | null> {
+    return this.statements.check.get()?.value ?? null;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
   }
 }

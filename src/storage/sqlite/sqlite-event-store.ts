@@ -11,6 +11,7 @@ import {
   RecordedEvent,
   WrongExpectedRevision,
 } from '../event-store.port';
+import { StoreAccess } from '../store-access';
 import { openSqlite, SqliteDatabase } from './sqlite-database';
 
 interface EventRow {
@@ -21,6 +22,7 @@ interface EventRow {
   type: string;
   data: string;
   metadata: string;
+  recorded_at: string;
 }
 
 /** The embedded event store: one SQLite file, one table, the rowid as the global position. */
@@ -30,9 +32,9 @@ export class SqliteEventStore extends EventStore {
   private readonly statements;
   private readonly appendTransaction;
 
-  constructor(file: string) {
+  constructor(file: string, options: { access?: StoreAccess } = {}) {
     super();
-    this.db = openSqlite(file, { durable: true });
+    this.db = openSqlite(file, { durable: true, access: options.access });
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position    INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -117,6 +119,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     type: row.type,
     data: JSON.parse(row.data),
     metadata: JSON.parse(row.metadata),
+    recordedAt: new Date(row.recorded_at),
   };
 }
 

@@ -1,0 +1,45 @@
+import { EventStore, Position } from '../../storage/event-store.port';
+import { AccountProjection } from './account-projection';
+import { AccountReadModel } from './account-read-model.port';
+
+export interface RebuildProgress {
+  /** Position reached in the global log, of `head` (the log's end when the rebuild started). */
+  position: Position;
+  head: Position;
+  events: number;
+}
+
+export interface RebuildResult {
+  events: number;
+  seconds: number;
+}
+
+/** Larger than the live projection's batches: nobody waits for a rebuild's first rows. */
+const REBUILD_BATCH = 2000;
+
+/**
+ * Throws the read model away and folds it again from the first event, with the projection the
+ * service runs: the rows are by construction what a replay yields.
+ */
+export class ReadModelRebuild {
+  constructor(
+    private readonly store: EventStore,
+    private readonly readModel: AccountReadModel,
+    private readonly projection: AccountProjection,
+  ) {}
+
+  async rebuild(onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
+    const started = process.hrtime.bigint();
+    const head = await this.store.headPosition();
+    await this.readModel.reset();
+    let events = 0;
+    await this.projection.catchUp({
+      batchSize: REBUILD_BATCH,
+      onBatch: (batch) => {
+        events += batch.events;
+        onProgress?.({ position: batch.position, head, events });
+      },
+    });
+    return { events, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  }
+}

@@ -1,0 +1,20 @@
+import { Inject, InjectionToken, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { Services } from './composition-root';
+
+// How the Nest modules take their providers from the one composition root instead of wiring their own.
+
+/** DI token of the Services the composition root built for this app. */
+export const SERVICES = Symbol('Services');
+
+/** A provider that is one of the composition root's services. */
+export function fromServices<T>(token: InjectionToken, pick: (services: Services) => T): Provider {
+  return { provide: token, useFactory: pick, inject: [SERVICES] };
+}
+
+/** After beforeApplicationShutdown, where the projection stops: nothing uses the stores any more. */
+export class ServicesLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(SERVICES) private readonly services: Services) {}
+  onApplicationShutdown() {
+    return this.services.close();
+  }
+}
