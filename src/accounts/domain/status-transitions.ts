@@ -11,3 +11,8 @@ const ALLOWED: Record<AccountStatus, readonly AccountStatus[]> = {
 export function canTransition(from: AccountStatus, to: AccountStatus): boolean {
   return ALLOWED[from].includes(to);
 }
+
+/** Where an account in `from` may go. */
+export function allowedTransitions(from: AccountStatus): readonly AccountStatus[] {
+  return ALLOWED[from];
+}
