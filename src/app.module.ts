@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
 import { JsonLogger } from './http/json-logger';
+import { HealthModule } from './health/health.module';
 import { Clock, SystemClock } from './kernel/clock';
 import { IdFactory, RandomIdFactory } from './kernel/ids';
 import { StorageModule } from './storage/storage.module';
@@ -37,7 +38,7 @@ export class AppModule {
   static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), StorageModule.forRoot(config), AuthModule, AccountsModule],
+      imports: [CoreModule.forRoot(config, overrides), StorageModule.forRoot(config), AuthModule, AccountsModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }
