@@ -1,6 +1,6 @@
 import { AccountStatus } from './account';
 
-/** SPEC §3.4: which status may follow which. Staying put is no transition (and records nothing). */
+/** docs/API.md: which status may follow which. Staying put is no transition (and records nothing). */
 const ALLOWED: Record<AccountStatus, readonly AccountStatus[]> = {
   pending: ['active', 'inactive', 'suspended'],
   active: ['inactive', 'suspended'],

@@ -8,7 +8,7 @@ import { AccountInput } from '../domain/shapes';
 import { attributePointer, errorObject, JsonApiError, problemsError } from '../../http/jsonapi-error';
 import { AccountAttributesDto, CreateAccountAttributesDto, isCalendarDate } from './account-attributes.dto';
 
-// Reads a JSON:API request document for an account: first its envelope (SPEC §3.1, §3.3), then
+// Reads a JSON:API request document for an account: first its envelope (docs/API.md), then
 // every attribute rule at once, so one answer lists every problem with its source.pointer.
 
 export const ACCOUNT_TYPE = 'account';

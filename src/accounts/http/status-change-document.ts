@@ -15,7 +15,7 @@ export class StatusChangeAttributesDto {
   @IsOptional() @IsString(REASON) @MaxLength(500, REASON) reason?: string | null;
 }
 
-/** `{ data: { type: "account-status-change", attributes: { status, reason } } }` (SPEC §3.4). */
+/** `{ data: { type: "account-status-change", attributes: { status, reason } } }` (docs/API.md). */
 export function readStatusChangeDocument(body: unknown): { status: AccountStatus; reason: string | null } {
   const data = readEnvelope(body, STATUS_CHANGE_TYPE);
   const { attributes, problems } = checkAttributes(StatusChangeAttributesDto, data.attributes ?? {});
