@@ -58,22 +58,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const app = await createApp(config, { logger: new JsonLogger(options.log ?? (() => undefined)) });
     try {
       await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      const apiKeys = app.get(ApiKeys);
+      const createKey = async (key: TestKeyOptions = {}) =>
+        (await apiKeys.create(key.organization ?? BOOTSTRAP_ORGANIZATION, key.environment ?? 'staging', key.scopes ?? [...SCOPES])).key;
+      const apiKey = await createKey(options);
+      let closed: Promise<void> | undefined;
+      return { url: `http://127.0.0.1:${port}`, apiKey, dataDir, createKey, close: () => (closed ??= app.close().then(removeDataDir)) };
     } catch (error) {
       await app.close();
       throw error;
     }
-    const { port } = app.getHttpServer().address() as AddressInfo;
-    const apiKeys = app.get(ApiKeys);
-    const createKey = async (key: TestKeyOptions = {}) =>
-      (await apiKeys.create(key.organization ?? BOOTSTRAP_ORGANIZATION, key.environment ?? 'staging', key.scopes ?? [...SCOPES])).key;
-    let closed: Promise<void> | undefined;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      apiKey: await createKey(options),
-      dataDir,
-      createKey,
-      close: () => (closed ??= app.close().then(removeDataDir)),
-    };
   } catch (error) {
     removeDataDir();
     throw error;
