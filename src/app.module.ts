@@ -9,6 +9,7 @@ import { createServices } from './composition-root';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
+import { HealthModule } from './health/health.module';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
 import { JsonLogger } from './http/json-logger';
 import { Clock } from './kernel/clock';
@@ -57,7 +58,7 @@ export class AppModule {
   static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule, AccountAuditModule],
+      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule, AccountAuditModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }

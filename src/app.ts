@@ -7,6 +7,7 @@ import { JsonLogger } from './http/json-logger';
 import { authenticateRequest } from './auth/api-key.guard';
 import { ApiKeys } from './auth/api-keys';
 import { jsonBody } from './http/json-body';
+import { methodNotAllowed, RouterLayers } from './http/method-not-allowed';
 import { requestContext } from './http/request-context';
 import { IdFactory } from './kernel/ids';
 
@@ -20,6 +21,9 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   });
   app.disable('x-powered-by');
   app.use(requestContext(app.get(IdFactory), logger, config.logRequests));
+  // Express's own typings still describe Express 4's router; methodNotAllowed says what it reads of 5's.
+  const express = app.getHttpAdapter().getInstance() as unknown as { router: RouterLayers };
+  app.use(methodNotAllowed(() => express.router));
   app.use(authenticateRequest(app.get(ApiKeys)));
   app.use(jsonBody());
   app.enableShutdownHooks();

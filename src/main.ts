@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { ApiKeys } from './auth/api-keys';
+import { offerFirstKey } from './auth/first-key';
 import { loadConfig } from './config/app-config';
 import { JsonLogger } from './http/json-logger';
 
@@ -11,10 +13,17 @@ async function main() {
   // The port actually bound: PORT=0 asks the system for a free one.
   const { port } = app.getHttpServer().address() as AddressInfo;
   logger.event('info', 'listening', { port, data_dir: config.dataDir, event_store: config.eventStore, read_model: config.readModel });
+  await offerFirstKey(app.get(ApiKeys), config, logger, (text) => process.stdout.write(text));
+}
+
+/** Configuration problems carry a message written for the operator; a taken port gets one; anything else, its message. */
+function startFailure(error: unknown): string {
+  const { code, port } = error as { code?: unknown; port?: unknown };
+  if (code === 'EADDRINUSE') return `Port ${String(port)} is in use: stop what holds it, or set PORT to another port (PORT=0 picks a free one)`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 main().catch((error: unknown) => {
-  // Configuration problems carry a message written for the operator; anything else, its name.
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${startFailure(error)}\n`);
   process.exit(1);
 });

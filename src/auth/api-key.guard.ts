@@ -9,8 +9,13 @@ import { ApiKeys } from './api-keys';
 
 const REQUIRED_SCOPE = 'required-scope';
 
-/** The scope a route needs. Every route must say: the guard refuses the rest. */
+/** The scope a route needs. Every route must say (or be Public): the guard refuses the rest. */
 export const RequiresScope = (scope: Scope) => SetMetadata(REQUIRED_SCOPE, scope);
+
+const PUBLIC_ROUTE = 'public-route';
+
+/** A route anyone may call without a key, such as a liveness probe. It must reveal nothing of any tenant. */
+export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
 export interface AuthenticatedRequest extends Request {
   requestId: string;
@@ -60,6 +65,7 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const record = request.apiKey;
     if (!record) throw unauthorized(request);

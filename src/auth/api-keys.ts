@@ -44,9 +44,13 @@ export class ApiKeys {
     await this.store.insert(this.recordFor(key, BOOTSTRAP_ORGANIZATION, parsed.environment, [...SCOPES]));
   }
 
+  async anyExists(): Promise<boolean> {
+    return (await this.store.count()) > 0;
+  }
+
   /** On a first start with no key at all, one staging key so a new user can try the API at once. */
   async createFirstStartKey(): Promise<string | null> {
-    if ((await this.store.count()) > 0) return null;
+    if (await this.anyExists()) return null;
     return (await this.create(BOOTSTRAP_ORGANIZATION, 'staging', [...SCOPES])).key;
   }
 

@@ -5,7 +5,7 @@ import { fromServices } from '../nest-services';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeys } from './api-keys';
 
-/** ACCOUNTS_BOOTSTRAP_KEY, or on a first start outside production, one staging key printed once. */
+/** ACCOUNTS_BOOTSTRAP_KEY. A first-start key is made by main once it listens (first-key.ts), never here. */
 class KeyBootstrap implements OnApplicationBootstrap {
   constructor(
     @Inject(ApiKeys) private readonly apiKeys: ApiKeys,
@@ -13,11 +13,7 @@ class KeyBootstrap implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap() {
-    if (this.config.bootstrapKey) return this.apiKeys.ensureBootstrapKey(this.config.bootstrapKey);
-    if (this.config.production) return;
-    const key = await this.apiKeys.createFirstStartKey();
-    // Printed to the terminal, not logged: the only time this key is ever shown.
-    if (key) process.stdout.write(`\nFirst start: created a staging API key with every scope. It is shown only now:\n\n  ${key}\n\n`);
+    if (this.config.bootstrapKey) await this.apiKeys.ensureBootstrapKey(this.config.bootstrapKey);
   }
 }
 

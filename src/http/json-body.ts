@@ -4,23 +4,30 @@ import { JsonApiError } from './jsonapi-error';
 
 export const JSONAPI_MEDIA_TYPE = 'application/vnd.api+json';
 const JSON_TYPES = ['application/json', JSONAPI_MEDIA_TYPE];
+/** RFC 7396: a JSON document that says how to change a resource, so a body of PATCH only. */
+export const MERGE_PATCH_MEDIA_TYPE = 'application/merge-patch+json';
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Far deeper than any document of this API; deeper input would overflow the validators' recursion. */
 export const MAX_BODY_DEPTH = 32;
 
 /**
- * Reads request bodies: 415 unless JSON, 413 over 1 MiB, 400 when not valid JSON or nested deeper
- * than MAX_BODY_DEPTH, each as a JSON:API error. Responses default to the JSON:API media type.
+ * Reads request bodies: 415 unless JSON (or, on PATCH, a JSON merge patch), 413 over 1 MiB, 400
+ * when not valid JSON or nested deeper than MAX_BODY_DEPTH, each as a JSON:API error. Responses
+ * default to the JSON:API media type.
  */
 export function jsonBody(): RequestHandler {
   // Not strict: `null` or `"x"` is valid JSON, so the document check (not "malformed JSON") answers it.
-  const parse = json({ limit: MAX_BODY_BYTES, type: JSON_TYPES, strict: false });
+  const parse = json({ limit: MAX_BODY_BYTES, type: [...JSON_TYPES, MERGE_PATCH_MEDIA_TYPE], strict: false });
   return (request: Request, response: Response, next: NextFunction) => {
     response.type(JSONAPI_MEDIA_TYPE);
     if (!hasBody(request)) return next();
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (!JSON_TYPES.includes(type)) {
-      return next(JsonApiError.of(415, 'unsupported_media_type', `Send the body as ${JSON_TYPES.join(' or ')}`, { source: { header: 'Content-Type' } }));
+    const accepted = request.method === 'PATCH' ? [...JSON_TYPES, MERGE_PATCH_MEDIA_TYPE] : JSON_TYPES;
+    if (!accepted.includes(type)) {
+      const patchOnly = type === MERGE_PATCH_MEDIA_TYPE ? ` (${MERGE_PATCH_MEDIA_TYPE} is for PATCH only)` : '';
+      return next(
+        JsonApiError.of(415, 'unsupported_media_type', `Content-Type must be ${accepted.join(' or ')}${patchOnly}`, { source: { header: 'Content-Type' } }),
+      );
     }
     parse(request, response, (error?: unknown) => {
       if (error !== undefined) return next(bodyError(error));

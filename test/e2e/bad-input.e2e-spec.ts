@@ -178,17 +178,17 @@ describe('bad input: each refusal says what and where, all at once, and writes n
 
   describe('attributes', () => {
     it.each([
-      ['person: "x"', { entity_type: 'person', person: 'x' }, 'person', 'person must be an object'],
-      ['identity_numbers: "x"', { entity_type: 'person', identity_numbers: 'x' }, 'identity_numbers', 'identity_numbers must be an array'],
-      ['external_id: 5', { entity_type: 'person', external_id: 5 }, 'external_id', 'external_id must be a string'],
+      ['person: "x"', { entity_type: 'person', person: 'x' }, 'person', 'person must be an object { name, birth_date, sex }, or null'],
+      ['identity_numbers: "x"', { entity_type: 'person', identity_numbers: 'x' }, 'identity_numbers', 'identity_numbers must be an array of at most 20 objects { number, class, issuing_country_code }'],
+      ['external_id: 5', { entity_type: 'person', external_id: 5 }, 'external_id', 'external_id must be a string of 1 to 255 printable characters (no control characters), or null'],
       [
         'percentage_of_share: "50"',
         { entity_type: 'business', business: { shareholders: [{ name: 'Jane Doe', percentage_of_share: '50' }] } },
         'business/shareholders/0/percentage_of_share',
-        'percentage_of_share must be a number from 0 to 100',
+        'business.shareholders.0.percentage_of_share must be a number from 0 to 100',
       ],
-      ['contact: []', { entity_type: 'person', contact: [] }, 'contact', 'contact must be an object'],
-      ['identity_numbers: [[...]]', { entity_type: 'person', identity_numbers: [[{ number: '1', class: 'ssn' }]] }, 'identity_numbers', 'each entry of identity_numbers must be an object'],
+      ['contact: []', { entity_type: 'person', contact: [] }, 'contact', 'contact must be an object { email, phone }, or null'],
+      ['identity_numbers: [[...]]', { entity_type: 'person', identity_numbers: [[{ number: '1', class: 'ssn' }]] }, 'identity_numbers', 'identity_numbers must hold only objects { number, class, issuing_country_code }'],
     ])('answers a wrong type (%s) with 422 invalid_attribute at its pointer', async (_, attrs, path, detail) => {
       const response = await refusedCreate(() => t.create(attrs));
       expectJsonApiError(response, 422);
@@ -220,7 +220,7 @@ describe('bad input: each refusal says what and where, all at once, and writes n
       expect(problems(response)).toEqual(expect.arrayContaining(unknown.map((path) => ['422', 'unknown_attribute', attributes(path)])));
       expect(response.body.errors).toHaveLength(unknown.length);
       for (const path of unknown) {
-        expect(response.body.errors).toContainEqual(expect.objectContaining({ detail: `Unknown attribute "${path.replace(/\//g, '.')}"` }));
+        expect(response.body.errors).toContainEqual(expect.objectContaining({ detail: expect.stringMatching(new RegExp(`^Unknown attribute "${path.replace(/\//g, '.')}": \\S+ may have only `)) }));
       }
       expect(({} as Record<string, unknown>).admin).toBeUndefined();
 
@@ -233,10 +233,10 @@ describe('bad input: each refusal says what and where, all at once, and writes n
     });
 
     it.each([
-      ['February 30', '2001-02-30', 'birth_date must be a real calendar date YYYY-MM-DD, not before 1900-01-01'],
-      ['a date in the future', `${NEXT_YEAR}-01-01`, 'birth_date must not be in the future'],
-      ['a date before 1900', '1899-12-31', 'birth_date must be a real calendar date YYYY-MM-DD, not before 1900-01-01'],
-      ['not YYYY-MM-DD', '15/05/1990', 'birth_date must be a real calendar date YYYY-MM-DD, not before 1900-01-01'],
+      ['February 30', '2001-02-30', 'person.birth_date must be a real calendar date YYYY-MM-DD, not before 1900-01-01 and not in the future'],
+      ['a date in the future', `${NEXT_YEAR}-01-01`, 'person.birth_date must not be in the future'],
+      ['a date before 1900', '1899-12-31', 'person.birth_date must be a real calendar date YYYY-MM-DD, not before 1900-01-01 and not in the future'],
+      ['not YYYY-MM-DD', '15/05/1990', 'person.birth_date must be a real calendar date YYYY-MM-DD, not before 1900-01-01 and not in the future'],
     ])('answers a birth date that is %s with 422 at /data/attributes/person/birth_date', async (_, birthDate, detail) => {
       const created = await refusedCreate(() => t.create({ entity_type: 'person', person: { birth_date: birthDate } }));
       expectJsonApiError(created, 422);
@@ -251,8 +251,8 @@ describe('bad input: each refusal says what and where, all at once, and writes n
       const created = await refusedCreate(() => t.create({ entity_type: 'person', contact: { email: 'jane.example.com', phone: '555-1234' } }));
       expectJsonApiError(created, 422);
       expect(created.body.errors).toEqual([
-        expect.objectContaining({ code: 'invalid_attribute', detail: 'email must be a valid email address', source: { pointer: attributes('contact/email') } }),
-        expect.objectContaining({ code: 'invalid_attribute', detail: 'phone must be in E.164 format: + and 7 to 15 digits', source: { pointer: attributes('contact/phone') } }),
+        expect.objectContaining({ code: 'invalid_attribute', detail: 'contact.email must be a valid email address of at most 254 characters', source: { pointer: attributes('contact/email') } }),
+        expect.objectContaining({ code: 'invalid_attribute', detail: 'contact.phone must be a phone number in E.164 format: + and 7 to 15 digits, such as +14155550100', source: { pointer: attributes('contact/phone') } }),
       ]);
 
       const patched = await refusedPatch(person, () => t.patch(person, { contact: { email: 'a@b@c', phone: '+12' } }));
@@ -367,11 +367,10 @@ describe('bad input: each refusal says what and where, all at once, and writes n
   });
 
   describe('routes and ids', () => {
-    it('answers an unknown route with a JSON:API 404', async () => {
+    it('answers an unknown route with a JSON:API 404 (a known path with a wrong method: methods-and-media-types)', async () => {
       for (const send of [
         () => t.http().get('/v1/identity/nothing-here').set('X-Api-Key', t.key),
         () => t.http().post(`${ACCOUNTS}/${person}/frobnicate`).set('X-Api-Key', t.key).send({}),
-        () => t.http().delete(`${ACCOUNTS}/${person}`).set('X-Api-Key', t.key),
         () => t.http().get('/'),
       ]) {
         const response = await send();

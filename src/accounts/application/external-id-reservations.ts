@@ -10,7 +10,7 @@ import { ACCOUNT_CREATION_ABANDONED, ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED } from
 import { AccountRepository, accountStream, LoadedAccount } from './account-repository';
 import { EventChain, eventMetadata, hashOfStoredEvent } from './event-chain';
 
-// external_id is unique per tenant (SPEC §3.7), enforced by the event store itself so that it holds
+// external_id is unique per tenant (docs/API.md), enforced by the event store itself so that it holds
 // across processes and instances: one stream per (tenant, external_id), appended to with expected
 // revisions. Event type names are stable strings, stored forever.
 export const EXTERNAL_ID_RESERVED = 'external_id.reserved';

@@ -1,5 +1,6 @@
 import { AccountStatus } from './account';
 import { AccountRuleViolation } from './errors';
+import { allowedTransitions } from './status-transitions';
 
 // The refusals of the account's rules, each with its stable client-facing code.
 
@@ -12,4 +13,7 @@ export const AccountRedacted = () =>
   new AccountRuleViolation('account_redacted', 'The account has been redacted and can no longer be changed');
 
 export const InvalidStatusTransition = (from: AccountStatus, to: AccountStatus) =>
-  new AccountRuleViolation('invalid_status_transition', `An account cannot go from ${from} to ${to}`, 'status', { from, to });
+  new AccountRuleViolation('invalid_status_transition', `status cannot go from ${from} to ${to}: from ${from}, an account can go to ${allowedTransitions(from).join(' or ')}`, 'status', {
+    from,
+    to,
+  });

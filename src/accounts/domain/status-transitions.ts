@@ -1,6 +1,6 @@
 import { AccountStatus } from './account';
 
-/** SPEC §3.4: which status may follow which. Staying put is no transition (and records nothing). */
+/** docs/API.md: which status may follow which. Staying put is no transition (and records nothing). */
 const ALLOWED: Record<AccountStatus, readonly AccountStatus[]> = {
   pending: ['active', 'inactive', 'suspended'],
   active: ['inactive', 'suspended'],
@@ -10,4 +10,9 @@ const ALLOWED: Record<AccountStatus, readonly AccountStatus[]> = {
 
 export function canTransition(from: AccountStatus, to: AccountStatus): boolean {
   return ALLOWED[from].includes(to);
+}
+
+/** Where an account in `from` may go. */
+export function allowedTransitions(from: AccountStatus): readonly AccountStatus[] {
+  return ALLOWED[from];
 }

@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
 import { isJsonObject } from '../../kernel/json';
 import { cleanJson, HygieneProblem } from '../../http/json-hygiene';
 import { AttributeProblem } from '../domain/errors';
@@ -8,7 +8,7 @@ import { AccountInput } from '../domain/shapes';
 import { attributePointer, errorObject, JsonApiError, problemsError } from '../../http/jsonapi-error';
 import { AccountAttributesDto, CreateAccountAttributesDto, isCalendarDate } from './account-attributes.dto';
 
-// Reads a JSON:API request document for an account: first its envelope (SPEC §3.1, §3.3), then
+// Reads a JSON:API request document for an account: first its envelope (docs/API.md), then
 // every attribute rule at once, so one answer lists every problem with its source.pointer.
 
 export const ACCOUNT_TYPE = 'account';
@@ -40,7 +40,7 @@ export function readEnvelope(body: unknown, type: string): Record<string, unknow
   if (data.type === undefined) throw JsonApiError.of(400, 'invalid_document', `data.type is required: "${type}"`, { source: { pointer: '/data/type' } });
   if (data.type !== type) throw JsonApiError.of(409, 'type_mismatch', `data.type must be "${type}"`, { source: { pointer: '/data/type' } });
   if (data.attributes !== undefined && !isJsonObject(data.attributes)) {
-    throw JsonApiError.of(400, 'invalid_document', 'data.attributes must be an object', { source: { pointer: '/data/attributes' } });
+    throw JsonApiError.of(400, 'invalid_document', 'data.attributes must be an object of attribute names and their values', { source: { pointer: '/data/attributes' } });
   }
   return data;
 }
@@ -63,17 +63,24 @@ function readAttributes(data: Record<string, unknown>, dto: typeof AccountAttrib
 export function checkAttributes(dto: new () => object, raw: unknown): { attributes: Record<string, unknown>; problems: AttributeProblem[] } {
   const { clean, problems: hygiene } = cleanJson(raw);
   const attributes = clean as Record<string, unknown>;
-  const errors = validateSync(plainToInstance(dto, attributes), { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const instance = plainToInstance(dto, attributes);
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   const flagged = new Set(hygiene.map((p) => p.path));
-  const problems = [...hygiene.map(hygieneProblem), ...errors.flatMap((error) => toProblems(error, '')).filter((p) => !flagged.has(p.path))];
+  const problems = [
+    ...hygiene.map((p) => hygieneProblem(p, instance)),
+    ...errors.flatMap((error) => toProblems(error, '')).filter((p) => !flagged.has(p.path)),
+  ];
   return { attributes, problems };
 }
 
-function hygieneProblem({ path, kind }: HygieneProblem): AttributeProblem {
-  const name = path.replace(/\//g, '.');
+/** How a detail names an attribute: its full path, dotted, e.g. `person.name.first` or `identity_numbers.0.class`. */
+const attributeName = (path: string) => path.replace(/\//g, '.');
+
+function hygieneProblem({ path, kind }: HygieneProblem, instance: object): AttributeProblem {
+  const name = attributeName(path);
   switch (kind) {
     case 'inherited_key':
-      return { path, code: 'unknown_attribute', detail: `Unknown attribute "${name}"` };
+      return { path, code: 'unknown_attribute', detail: unknownAttributeDetail(path, objectAt(instance, path.split('/').slice(0, -1))) };
     case 'control_character':
       return { path, code: 'invalid_attribute', detail: `${name} must not contain control characters (line breaks, tabs, NUL and the like)` };
     case 'lone_surrogate':
@@ -94,20 +101,47 @@ const CODES: Record<string, AttributeProblem['code']> = {
 // class-validator reports every failed rule of a property; a client needs the most basic one.
 const PRECEDENCE = ['whitelistValidation', 'readOnly', 'isDefined', 'isArray', 'isObject', 'isString', 'isNumber'];
 
-function toProblems(error: ValidationError, parent: string): AttributeProblem[] {
+/**
+ * Each rule's message (account-attributes.dto.ts) says what is allowed; the detail puts the full
+ * path in front of it, which only this walk down the errors knows.
+ */
+function toProblems(error: ValidationError, parent: string, parentReported = false): AttributeProblem[] {
   const path = parent ? `${parent}/${error.property}` : error.property;
   const problems: AttributeProblem[] = [];
   const constraints = Object.entries(error.constraints ?? {});
   if (constraints.length) {
+    // An entry that is not an object, below an object or array whose own rule already said so.
+    if (parentReported && constraints.every(([c]) => c === 'nestedValidation')) return [];
     // Decorators run bottom-up, so the last entry is the first rule written on the property.
     const basic = PRECEDENCE.map((name) => constraints.find(([c]) => c === name)).find(Boolean);
     const [constraint, message] = basic ?? constraints.at(-1)!;
     const code = CODES[constraint] ?? 'invalid_attribute';
-    const detail = code === 'unknown_attribute' ? `Unknown attribute "${path.replace(/\//g, '.')}"` : message;
+    const detail = code === 'unknown_attribute' ? unknownAttributeDetail(path, error.target) : `${attributeName(path)} ${message}`;
     problems.push({ path, code, detail });
   }
-  for (const child of error.children ?? []) problems.push(...toProblems(child, path));
+  for (const child of error.children ?? []) problems.push(...toProblems(child, path, problems.length > 0));
   return problems;
+}
+
+/** Names the unknown attribute and what its object may hold instead, as its DTO declares it. */
+function unknownAttributeDetail(path: string, parent: unknown): string {
+  const segments = path.split('/');
+  const where = segments.length > 1 ? attributeName(segments.slice(0, -1).join('/')) : 'data.attributes';
+  const allowed = typeof parent === 'object' && parent !== null ? writableNames(parent.constructor) : [];
+  const instead = allowed.length ? `${where} may have only ${allowed.join(', ')}` : 'remove it';
+  return `Unknown attribute "${attributeName(path)}": ${instead}`;
+}
+
+/** The attributes a DTO declares, in declaration order, but those only the server writes. */
+function writableNames(dto: Function): string[] {
+  const rules = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
+  const readOnly = new Set(rules.filter((r) => r.name === 'readOnly').map((r) => r.propertyName));
+  return [...new Set(rules.map((r) => r.propertyName))].filter((name) => !readOnly.has(name));
+}
+
+/** The value below `root` at the path's segments (array indexes included), or undefined. */
+function objectAt(root: unknown, segments: string[]): unknown {
+  return segments.reduce<unknown>((node, key) => (typeof node === 'object' && node !== null && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined), root);
 }
 
 /** Dates of birth and registration may not lie in the future. */
@@ -124,6 +158,6 @@ function futureDateProblems(attributes: Record<string, unknown>, today: string):
   }
   return dates
     .filter(([, value]) => isCalendarDate(value) && value > today)
-    .map(([path]) => ({ path, code: 'invalid_attribute' as const, detail: `${path.split('/').pop()} must not be in the future` }));
+    .map(([path]) => ({ path, code: 'invalid_attribute' as const, detail: `${attributeName(path)} must not be in the future` }));
 }
 

@@ -1,7 +1,7 @@
 import { JsonApiError } from '../../http/jsonapi-error';
 import { Account } from '../domain/account';
 
-/** The one JSON:API shape of an account (SPEC §2): every attribute present, in the contract's order. */
+/** The one JSON:API shape of an account (docs/API.md): every attribute present, in the contract's order. */
 export function accountResource(account: Account) {
   return {
     type: 'account',

@@ -7,7 +7,7 @@ import { AccountFilter, ListBound, ListRequest } from '../projection/account-rea
 import { PRINTABLE } from './account-attributes.dto';
 import { accountResource } from './account.serializer';
 
-// GET /accounts (SPEC §3.6): filter[external_id|status|entity_type], page[size|after|before].
+// GET /accounts (docs/API.md): filter[external_id|status|entity_type], page[size|after|before].
 
 export const DEFAULT_PAGE_SIZE = 15;
 export const MAX_PAGE_SIZE = 100;

@@ -1,0 +1,54 @@
+import type { RequestHandler } from 'express';
+import { JsonApiError } from './jsonapi-error';
+
+/** What this reads of Express's router (router 2.x): its layers, and of route layers their path and methods. */
+export interface RouterLayers {
+  stack: {
+    /** Whether the layer's path pattern matches the whole path (false, or what it matched). */
+    match(path: string): unknown;
+    route?: { path: string; stack: { method?: string }[] };
+  }[];
+}
+
+/**
+ * A method that no route of a known path answers: 405 with Allow (RFC 9110 §15.5.6), instead of the
+ * 404 of an unknown path. The routes come from the router as registered, so this knows every
+ * slice's routes without naming any. Before the key check: which methods a path has is public.
+ */
+export function methodNotAllowed(router: () => RouterLayers): RequestHandler {
+  return (request, _response, next) => {
+    const known = routesOf(router(), request.path);
+    if (known.length === 0) return next();
+    const allowed = new Set(known.flatMap((route) => route.methods));
+    // Express answers HEAD with the GET route.
+    if (allowed.has('GET')) allowed.add('HEAD');
+    if (allowed.has(request.method) || allowed.has(ANY)) return next();
+    const methods = [...allowed].sort();
+    // The route's pattern, never the path: a client may put anything in a path (an email, say).
+    const pattern = known[0].path.replace(/:(\w+)/g, '{$1}');
+    return next(
+      JsonApiError.of(405, 'method_not_allowed', `${pattern} answers ${methods.join(', ')}; ${request.method} is not one of them`, {
+        headers: { Allow: methods.join(', ') },
+      }),
+    );
+  };
+}
+
+/** A route handler for every method (`route.all()`) has none. */
+const ANY = '*';
+
+function routesOf(router: RouterLayers, path: string): { path: string; methods: string[] }[] {
+  return router.stack.flatMap((layer) => {
+    if (!layer.route || !matches(layer, path)) return [];
+    return [{ path: layer.route.path, methods: layer.route.stack.map((handler) => handler.method?.toUpperCase() ?? ANY) }];
+  });
+}
+
+/** A path that is not valid percent-encoding makes the router throw: no route of ours, then; Nest answers it. */
+function matches(layer: RouterLayers['stack'][number], path: string): boolean {
+  try {
+    return Boolean(layer.match(path));
+  } catch {
+    return false;
+  }
+}
