@@ -86,7 +86,12 @@ export function describePostgres(name: string, body: (database: TestDatabase) =>
     let databaseName = '';
     beforeAll(async () => {
       databaseName = `ia_test_${randomBytes(6).toString('hex')}`;
-      await asAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${databaseName} TEMPLATE template0 ENCODING 'UTF8'`));
+      await asAdmin(adminUrl, async (admin) => {
+        // A linguistic default collation, as many servers have, so that the byte order the schema
+        // asks for ("C") is what the tests see; plain where the server has no ICU.
+        const create = `CREATE DATABASE ${databaseName} TEMPLATE template0 ENCODING 'UTF8'`;
+        await admin.query(`${create} LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`).catch(() => admin.query(create));
+      });
       const url = new URL(adminUrl);
       url.pathname = `/${databaseName}`;
       database.url = url.toString();
