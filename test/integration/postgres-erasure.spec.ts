@@ -155,6 +155,28 @@ describePostgres('Erasure on PostgreSQL', (database) => {
     }
   });
 
+  it('keeps an erasure pending while a transaction older than the destroy can still read the key, and completes it after', async () => {
+    const { ids, keys } = await accounts(30);
+    const victim = ids.at(-1)!;
+    const backup = await pool.connect();
+    try {
+      // A pg_dump, say: one snapshot, taken before the redaction, for as long as it runs.
+      await backup.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await backup.query('SELECT count(*) FROM api_keys');
+      await store.destroy(victim);
+      expect(await store.get(victim)).toBeNull();
+      expect(await store.finishErasures()).toBe(1);
+      // The backup still sees the key: a rewrite now would have to copy it along.
+      expect((await backup.query('SELECT wrapped_key FROM data_keys WHERE account_id = $1', [victim])).rows[0].wrapped_key).toEqual(keys.get(victim));
+      await backup.query('COMMIT');
+      expect(await store.finishErasures()).toBe(0);
+      expect(holding(await dataKeyPages(), keys.get(victim)!)).toBe(false);
+    } finally {
+      await backup.query('ROLLBACK').catch(() => undefined);
+      backup.release();
+    }
+  });
+
   // Not this service's code but the reason for its design: if PostgreSQL ever cleared the space of
   // removed tuples, a plain VACUUM would do and the partitions' rewrite could go.
   it('shows why a destroy rewrites its partition: after DELETE and a plain VACUUM the newest row\'s bytes remain in the page', async () => {

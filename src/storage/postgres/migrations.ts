@@ -87,7 +87,9 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE data_key_erasures (
         id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         account_id text NOT NULL,
-        partition  text NOT NULL
+        partition  text NOT NULL,
+        -- The transaction that deleted the key: its row is removable once no snapshot predates it.
+        deleted_by xid8 NOT NULL DEFAULT pg_current_xact_id()
       );
       CREATE TABLE master_key_check (
         id    integer PRIMARY KEY CHECK (id = 1),

@@ -13,6 +13,8 @@ export interface PostgresDataKeyStoreOptions {
    * the rewrite is left pending and retried by the next destroy or start-up (finishErasures).
    */
   rewriteLockTimeoutMs?: number;
+  /** How often pending erasures are tried again in the background. */
+  retryIntervalMs?: number;
 }
 
 /**
@@ -28,15 +30,20 @@ export interface PostgresDataKeyStoreOptions {
  * keys in it wait.
  *
  * The rewrite runs after the DELETE has committed (VACUUM cannot run in a transaction); a row in
- * `data_key_erasures`, written in the DELETE's transaction, remembers it is due, so a process that
- * dies in between leaves the work to the next destroy or start-up instead of forgetting it.
+ * `data_key_erasures`, written in the DELETE's transaction, remembers it is due until a rewrite has
+ * surely removed the row: a process that dies in between leaves the work to the next destroy or
+ * start-up instead of forgetting it. A transaction that began before the DELETE (a pg_dump, say)
+ * may still read the row, and a rewrite copies such a row along; the erasure then stays pending
+ * until that transaction has ended.
  *
- * What this does not reach: a transaction that began before the DELETE (a pg_dump, say) keeps the
- * dead row alive and VACUUM FULL copies it along until that transaction ends; WAL, replicas and
- * backups keep their copies. Master-key rotation covers those (docs/STORAGE.md).
+ * What this does not reach: WAL, replicas' WAL and backups keep their copies. Master-key rotation
+ * covers those (docs/STORAGE.md).
  */
 export class PostgresDataKeyStore extends DataKeyStore {
   private readonly rewriteLockTimeoutMs: number;
+  private readonly retryIntervalMs: number;
+  private retry: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(
     private readonly pool: Pool,
@@ -44,6 +51,7 @@ export class PostgresDataKeyStore extends DataKeyStore {
   ) {
     super();
     this.rewriteLockTimeoutMs = options.rewriteLockTimeoutMs ?? 2000;
+    this.retryIntervalMs = options.retryIntervalMs ?? 30_000;
   }
 
   async get(accountId: string): Promise<Buffer | null> {
@@ -77,25 +85,61 @@ export class PostgresDataKeyStore extends DataKeyStore {
   }
 
   /**
-   * Rewrites every partition that holds the remains of a destroyed key: this destroy's, and any a
-   * process left pending (it died, or its rewrite could not get the lock in time). Returns how many
-   * erasures are still pending afterwards.
+   * Rewrites every partition that holds the remains of a destroyed key: this destroy's, and any
+   * left pending (a process died before its rewrite, the rewrite could not get its lock in time, or a
+   * transaction older than the delete could still read the row). Returns how many erasures are still
+   * pending; while any are, it tries again every `retryIntervalMs` in the background.
    */
   async finishErasures(): Promise<number> {
-    const { rows } = await this.pool.query<{ partition: string; ids: string[] }>(
-      'SELECT partition, array_agg(id) AS ids FROM data_key_erasures GROUP BY partition',
-    );
+    // Settled: no snapshot or transaction in the cluster (nor a replication slot, nor a prepared
+    // transaction) is as old as the deleting transaction, so a rewrite starting now cannot keep the
+    // row. age() counts back from the current transaction id, so a larger age is older.
+    const { rows } = await this.pool.query<{ id: string; partition: string; settled: boolean }>(`
+      WITH holders AS (
+        SELECT backend_xmin AS xid FROM pg_stat_activity WHERE backend_xmin IS NOT NULL
+        UNION ALL SELECT backend_xid FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+        UNION ALL SELECT xmin FROM pg_replication_slots WHERE xmin IS NOT NULL
+        UNION ALL SELECT transaction FROM pg_prepared_xacts
+      )
+      SELECT id, partition, NOT EXISTS (SELECT 1 FROM holders WHERE age(holders.xid) >= age(deleted_by::xid)) AS settled
+      FROM data_key_erasures`);
+    const byPartition = new Map<string, { settled: string[]; unsettled: number }>();
+    for (const row of rows) {
+      const entry = byPartition.get(row.partition) ?? { settled: [], unsettled: 0 };
+      if (row.settled) entry.settled.push(row.id);
+      else entry.unsettled += 1;
+      byPartition.set(row.partition, entry);
+    }
     let pending = 0;
-    for (const { partition, ids } of rows) {
+    for (const [partition, { settled, unsettled }] of byPartition) {
       if (!PARTITION_NAME.test(partition)) throw new Error(`Not a data-key partition: ${JSON.stringify(partition)}`);
+      pending += unsettled;
+      if (settled.length === 0) continue;
       if (await this.rewrite(partition)) {
-        // Their deletes committed before the rewrite began (they were visible before it), so it covered them.
-        await this.pool.query('DELETE FROM data_key_erasures WHERE id = ANY($1::bigint[])', [ids]);
+        await this.pool.query('DELETE FROM data_key_erasures WHERE id = ANY($1::bigint[])', [settled]);
       } else {
-        pending += ids.length;
+        pending += settled.length;
       }
     }
+    if (pending > 0) this.retryLater();
     return pending;
+  }
+
+  /** Ends the background retries (the pool's owner calls it before ending the pool). */
+  stopRetrying(): void {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+  }
+
+  private retryLater(): void {
+    if (this.retry || this.stopped) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      // A failure here is met again, and reported, by the next destroy or start-up.
+      this.finishErasures().catch(() => undefined);
+    }, this.retryIntervalMs);
+    this.retry.unref();
   }
 
   /** VACUUM FULL of one partition; false when its lock was not granted in time. */

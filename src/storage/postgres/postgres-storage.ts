@@ -55,6 +55,7 @@ export class PostgresStorage {
   }
 
   async close(): Promise<void> {
+    this.dataKeys.stopRetrying();
     await this.eventStore.close();
     await this.pool.end();
   }
