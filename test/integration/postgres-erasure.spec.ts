@@ -189,4 +189,4 @@ describePostgres('Erasure on PostgreSQL', (database) => {
     expect(holding(await relationPages('vacuum_probe'), secrets[9])).toBe(true);
     await pool.query('DROP TABLE vacuum_probe');
   });
-});
+}, { pageinspect: true });

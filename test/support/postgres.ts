@@ -26,8 +26,10 @@ const { Client } = require('pg');
     const client = new Client({ connectionString, connectionTimeoutMillis: 3000 });
     try {
       await client.connect();
-      const { rows } = await client.query('SELECT rolcreatedb OR rolsuper AS can FROM pg_roles WHERE rolname = current_user');
-      if (rows[0] && rows[0].can) return console.log(JSON.stringify({ index }));
+      const { rows } = await client.query(\`SELECT rolcreatedb OR rolsuper AS can, rolsuper AS superuser,
+        EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pageinspect') AS pageinspect
+        FROM pg_roles WHERE rolname = current_user\`);
+      if (rows[0] && rows[0].can) return console.log(JSON.stringify({ index, pageinspect: rows[0].superuser && rows[0].pageinspect }));
       problems.push({ index, problem: 'its user may not create databases' });
     } catch (error) {
       problems.push({ index, problem: error.code || error.message });
@@ -38,7 +40,9 @@ const { Client } = require('pg');
   console.log(JSON.stringify({ problems }));
 })();`;
 
-export type PostgresAvailability = { url: string; reason?: undefined } | { url: null; reason: string };
+export type PostgresAvailability =
+  | { url: string; reason?: undefined; /** The user is a superuser and the extension is installed. */ pageinspect: boolean }
+  | { url: null; reason: string };
 
 let availability: PostgresAvailability | undefined;
 
@@ -51,12 +55,12 @@ export function postgresAvailability(): PostgresAvailability {
   const probe = spawnSync(process.execPath, ['-e', PROBE, JSON.stringify(CANDIDATES)], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
   const answer = (() => {
     try {
-      return JSON.parse(probe.stdout.trim().split('\n').at(-1) ?? '') as { index?: number; problems?: { index: number; problem: string }[] };
+      return JSON.parse(probe.stdout.trim().split('\n').at(-1) ?? '') as { index?: number; pageinspect?: boolean; problems?: { index: number; problem: string }[] };
     } catch {
       return { problems: [{ index: -1, problem: `the probe failed: ${(probe.error?.message ?? probe.stderr.trim()) || 'no answer'}` }] };
     }
   })();
-  if (answer.index !== undefined) return (availability = { url: CANDIDATES[answer.index] });
+  if (answer.index !== undefined) return (availability = { url: CANDIDATES[answer.index], pageinspect: answer.pageinspect === true });
   const reason = (answer.problems ?? [])
     .map(({ index, problem }) => (index >= 0 ? `${describeDatabaseUrl(CANDIDATES[index])}: ${problem}` : problem))
     .join('; ');
@@ -70,14 +74,21 @@ export interface TestDatabase {
 
 /**
  * A describe block run against a database of its own, created before its tests and dropped after.
- * Without PostgreSQL the block is skipped, saying why on one line; under CI=true it fails instead.
+ * Without PostgreSQL (or without pageinspect, when the block needs it) the block is skipped, saying
+ * why on one line; under CI=true it fails instead.
  */
-export function describePostgres(name: string, body: (database: TestDatabase) => void): void {
+export function describePostgres(name: string, body: (database: TestDatabase) => void, needs: { pageinspect?: boolean } = {}): void {
   const found = postgresAvailability();
   const database: TestDatabase = { url: '' };
-  if (found.url === null) {
-    if (process.env.CI === 'true') throw new Error(`CI=true, so PostgreSQL suites must run, but PostgreSQL is not usable: ${found.reason}`);
-    process.stderr.write(`Skipping "${name}": PostgreSQL is not usable (${found.reason}). Set DATABASE_URL to a server where the user may create databases.\n`);
+  const reason =
+    found.url === null
+      ? `PostgreSQL is not usable (${found.reason}). Set DATABASE_URL to a server where the user may create databases`
+      : needs.pageinspect && !found.pageinspect
+        ? `it reads pages with the pageinspect extension, which needs a superuser and the extension installed (${describeDatabaseUrl(found.url)})`
+        : null;
+  if (found.url === null || reason !== null) {
+    if (process.env.CI === 'true') throw new Error(`CI=true, so every PostgreSQL suite must run, but "${name}" cannot: ${reason}`);
+    process.stderr.write(`Skipping "${name}": ${reason}.\n`);
     describe.skip(name, () => body(database));
     return;
   }
