@@ -83,33 +83,32 @@ if (require.main === module) {
  */
 export async function startStoreProcesses(opener: StoreOpener, tasks: Task[]): Promise<{ go: () => Promise<Outcome[]> }> {
   const children = tasks.map((task) => {
-    const process_ = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, JSON.stringify({ opener, task })], {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, JSON.stringify({ opener, task })], {
       cwd: join(__dirname, '../..'),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const output = { stdout: '', stderr: '' };
-    process_.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
-    process_.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
-    return { process: process_, output, exited: exitOf(process_) };
+    child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+    return { child, output, exited: exitOf(child) };
   });
   const failure = (output: { stderr: string }, what: string) => new Error(`an event-store process ${what}:\n${output.stderr}`);
   const ready = Promise.all(
     children.map(
-      ({ process: p, output, exited }) =>
+      ({ child, output, exited }) =>
         new Promise<void>((resolve, reject) => {
-          const onData = () => output.stdout.startsWith('ready\n') && resolve();
-          p.stdout!.on('data', onData);
+          child.stdout!.on('data', () => output.stdout.startsWith('ready\n') && resolve());
           void exited.then(() => reject(failure(output, 'exited before it was ready')));
         }),
     ),
   );
   await ready.catch((error) => {
-    for (const { process: p } of children) p.kill('SIGKILL');
+    for (const { child } of children) child.kill('SIGKILL');
     throw error;
   });
   return {
     go: async () => {
-      for (const { process: p } of children) p.stdin!.write('go\n');
+      for (const { child } of children) child.stdin!.write('go\n');
       return Promise.all(
         children.map(async ({ output, exited }) => {
           const code = await exited;
