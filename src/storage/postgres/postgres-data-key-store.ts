@@ -10,7 +10,7 @@ export interface PostgresDataKeyStoreOptions {
   /**
    * How long a destroy waits for the lock its rewrite needs. While it waits, reads of that partition
    * queue behind it, so the wait is short; if it expires (a long transaction holds the partition),
-   * the rewrite is left pending and retried by the next destroy or start-up (finishErasures).
+   * the rewrite is left pending and retried (finishErasures).
    */
   rewriteLockTimeoutMs?: number;
   /** How often pending erasures are tried again in the background. */
@@ -122,12 +122,17 @@ export class PostgresDataKeyStore extends DataKeyStore {
       }
     }
     if (pending > 0) this.retryLater();
+    else this.cancelRetry();
     return pending;
   }
 
   /** Ends the background retries (the pool's owner calls it before ending the pool). */
   stopRetrying(): void {
     this.stopped = true;
+    this.cancelRetry();
+  }
+
+  private cancelRetry(): void {
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
   }
