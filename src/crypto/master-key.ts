@@ -70,7 +70,9 @@ export async function verifyMasterKey(masterKey: Buffer, keys: DataKeyStore): Pr
   const check = masterKeyCheckValue(masterKey);
   const stored = await keys.keepMasterKeyCheck(check);
   if (stored.startsWith(ROTATION_MARK)) {
-    throw new MasterKeyMismatch('A master-key rotation was interrupted: some data keys are under the old master key, some under the new. Run the rotation again with the same two keys');
+    throw new MasterKeyMismatch(
+      'A master-key rotation is unfinished (still running, or interrupted): some data keys are under the old master key, some under the new. Let it finish, or run it again with the same two keys',
+    );
   }
   if (stored !== check) {
     throw new MasterKeyMismatch('The master key is not the one this data was written with: set ACCOUNTS_MASTER_KEY (or DATA_DIR/master.key) back to it');
