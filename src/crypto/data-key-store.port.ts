@@ -1,3 +1,9 @@
+/** A data key as stored: wrapped (encrypted) by the master key. */
+export interface WrappedDataKey {
+  accountId: string;
+  wrappedKey: Buffer;
+}
+
 /** Per-account data keys, stored only wrapped (encrypted) by the master key. */
 export abstract class DataKeyStore {
   abstract get(accountId: string): Promise<Buffer | null>;
@@ -7,7 +13,18 @@ export abstract class DataKeyStore {
   abstract destroy(accountId: string): Promise<void>;
   /** Stores the master key's check value unless one is stored; returns the one that is stored. */
   abstract keepMasterKeyCheck(check: string): Promise<string>;
-  /** The stored check value, or null when none is stored yet; writes nothing. */
+
+  // For master-key rotation (rotateMasterKey), which re-wraps every key while the store stays in use.
+
+  /** The stored check value, or null when none is stored. */
   abstract masterKeyCheck(): Promise<string | null>;
+  /** Compare-and-set of the check value (expected null: none is stored yet). False, changing nothing, when it is not `expected`. */
+  abstract replaceMasterKeyCheck(expected: string | null, replacement: string): Promise<boolean>;
+  /** Up to `limit` keys with account ids after `after` ('' for the first), in account-id (byte) order. */
+  abstract listWrapped(after: string, limit: number): Promise<WrappedDataKey[]>;
+  /** Compare-and-set of one wrapped key. False, changing nothing, when the stored key is not `current` (destroyed, or re-wrapped meanwhile). */
+  abstract rewrap(accountId: string, current: Buffer, replacement: Buffer): Promise<boolean>;
+  /** How many keys are stored. */
+  abstract count(): Promise<number>;
   abstract close(): Promise<void>;
 }

@@ -63,13 +63,26 @@ export class MasterKeyMismatch extends Error {
   }
 }
 
+/** What the data-key store keeps to recognise the master key: a subkey of it, which reveals nothing of it. */
+export function masterKeyCheckValue(masterKey: Buffer): string {
+  return deriveSubkey(masterKey, 'master-key-check').toString('hex');
+}
+
+/** The check value stored while a master-key rotation is under way (rotateMasterKey): neither key passes it. */
+export const ROTATION_MARK = 'rotating:';
+
 /**
  * Refuses to start with a master key other than the one the data keys were wrapped with. The first
  * start stores the check value; a read-only check only compares with a stored one.
  */
 export async function verifyMasterKey(masterKey: Buffer, keys: DataKeyStore, options: { store: boolean } = { store: true }): Promise<void> {
-  const check = deriveSubkey(masterKey, 'master-key-check').toString('hex');
+  const check = masterKeyCheckValue(masterKey);
   const stored = options.store ? await keys.keepMasterKeyCheck(check) : ((await keys.masterKeyCheck()) ?? check);
+  if (stored.startsWith(ROTATION_MARK)) {
+    throw new MasterKeyMismatch(
+      'A master-key rotation is unfinished (still running, or interrupted): some data keys are under the old master key, some under the new. Let it finish, or run it again with the same two keys',
+    );
+  }
   if (stored !== check) {
     throw new MasterKeyMismatch('The master key is not the one this data was written with: set ACCOUNTS_MASTER_KEY (or DATA_DIR/master.key) back to it');
   }

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { decrypt, encrypt } from './aes-gcm';
 import { DataKeyStore } from './data-key-store.port';
-import { deriveSubkey } from './master-key';
+import { dataKeyWrappingKey, unwrapDataKey, wrapDataKey } from './data-key-wrapping';
 
 const FORMAT = 'v1';
 const CACHE_LIMIT = 10_000;
-const DATA_KEY_WRAPPING = 'data-key-wrapping';
 
 /**
  * Seals personal data with the account's own data key. Destroying that key (redaction) makes
@@ -23,7 +22,7 @@ export class PersonalDataCipher {
     masterKey: Buffer,
     private readonly keys: DataKeyStore,
   ) {
-    this.wrappingKey = deriveSubkey(masterKey, DATA_KEY_WRAPPING);
+    this.wrappingKey = dataKeyWrappingKey(masterKey);
   }
 
   /**
@@ -60,7 +59,7 @@ export class PersonalDataCipher {
     if (cached && !options.confirm) return cached;
     let wrapped = await this.keys.get(accountId);
     if (!wrapped && options.create) {
-      wrapped = await this.keys.putIfAbsent(accountId, encrypt(this.wrappingKey, randomBytes(32), `data-key:${accountId}`));
+      wrapped = await this.keys.putIfAbsent(accountId, wrapDataKey(this.wrappingKey, accountId, randomBytes(32)));
     }
     // Shredded meanwhile, here (the set) or elsewhere (the store): forget it.
     if (!wrapped || this.shredded.has(accountId)) {
@@ -68,7 +67,7 @@ export class PersonalDataCipher {
       return null;
     }
     if (cached) return cached;
-    const key = decrypt(this.wrappingKey, wrapped, `data-key:${accountId}`);
+    const key = unwrapDataKey(this.wrappingKey, accountId, wrapped);
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(accountId, key);
     return key;

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { ANY, EventStore, NO_STREAM, Position, START, WrongExpectedRevision } from '../../src/storage/event-store.port';
+import { hashOfStoredEvent } from '../../src/accounts/application/event-chain';
+import { ANY, EventStore, NO_STREAM, Position, RecordedEvent, START, WrongExpectedRevision } from '../../src/storage/event-store.port';
+import { RaceRound, startStoreProcesses, StoreOpener } from '../support/event-store-process';
 
 /** Reopens the same store (same files or same server) as a fresh instance. */
 export interface EventStoreFixture {
   open(): Promise<EventStore>;
+  /** How another process opens this same store (test/support/event-store-process.ts). */
+  inChildProcess: StoreOpener;
   dispose(): Promise<void>;
 }
 
@@ -141,6 +145,89 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
       await store.close();
       store = await fixture.open();
       expect((await store.readStream(s)).map((e) => e.type)).toEqual(['a', 'b']);
+    });
+
+    it('reads events back so that they hash as they were appended: the hash chain holds', async () => {
+      const s = stream();
+      // Key orders a JSON store could "normalise" (jsonb sorts by length, then bytes; numeric-looking
+      // keys aside), numbers, unicode, nesting.
+      const appended = [
+        { id: randomUUID(), type: 'a', data: { zeta: 1, a: { yy: [3, { b: 2, a: 1 }], x: 'é' }, m: 2.5, 'long key': null, 10: 'ten', 9: 'nine' }, metadata: { prev_hash: null, z: true, a: [] } },
+        { id: randomUUID(), type: 'b', data: { personal: 'v1.abc-_', account_id: 'acc_1' }, metadata: { schema_version: 1, tenant: { organization_id: 'o', environment: 'staging' } } },
+      ];
+      await store.appendToStream(s, appended, NO_STREAM);
+      const read = await store.readStream(s);
+      expect(read.map(hashOfStoredEvent)).toEqual(appended.map(hashOfStoredEvent));
+      expect(read.map((e) => Object.keys(e.data))).toEqual(appended.map((e) => Object.keys(e.data)));
+    });
+
+    it('lets exactly one of two processes take each revision of a stream', async () => {
+      const s = stream();
+      const rounds = 20;
+      const racers = await startStoreProcesses(fixture.inChildProcess, [{ kind: 'race', stream: s, rounds }, { kind: 'race', stream: s, rounds }]);
+      const [a, b] = (await racers.go()) as RaceRound[][];
+      for (let round = 0; round < rounds; round++) {
+        expect([a[round].won, b[round].won].filter(Boolean)).toHaveLength(1);
+        const loser = a[round].won ? b[round] : a[round];
+        expect(loser.error).toBe('WrongExpectedRevision');
+      }
+      const events = await store.readStream(s);
+      expect(events.map((e) => [e.type, e.revision])).toEqual(Array.from({ length: rounds }, (_, r) => [`round-${r}`, BigInt(r)]));
+    });
+
+    it('reads the global log across streams in order and without a gap while processes write concurrently', async () => {
+      const from = await lastPosition(store);
+      const writers = await startStoreProcesses(
+        fixture.inChildProcess,
+        Array.from({ length: 3 }, () => ({ kind: 'write' as const, streams: [stream(), stream(), stream()], appends: 40, eventsPerAppend: 2 })),
+      );
+      // A projection's loop: small pages, each from the last position seen. An event that became
+      // visible only after a later one had been read would be passed over for good.
+      const seen: RecordedEvent[] = [];
+      const read = async () => {
+        const page = await store.readAll(seen.at(-1)?.position ?? from, 7);
+        seen.push(...page);
+        return page.length;
+      };
+      let writing = true;
+      const written = writers.go().finally(() => (writing = false));
+      written.catch(() => undefined); // awaited below, after the reading
+      while (writing) {
+        await read();
+        // Lets the writers' exits be noticed even when reads do not wait on I/O (SQLite).
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      while ((await read()) > 0);
+      const eventIds = (await written).flatMap((outcome) => (outcome as { eventIds: string[] }).eventIds);
+
+      const log: RecordedEvent[] = [];
+      for (let page = await store.readAll(from, 1000); page.length; page = await store.readAll(page.at(-1)!.position, 1000)) log.push(...page);
+      expect(seen.map((e) => e.position)).toEqual(log.map((e) => e.position));
+      expect(log.map((e) => e.id)).toEqual(expect.arrayContaining(eventIds));
+      expect(eventIds).toHaveLength(3 * 40 * 2);
+      const positions = log.map((e) => e.position);
+      expect(positions.every((p, i) => i === 0 || positions[i - 1] < p)).toBe(true);
+    });
+
+    it('resumes reading the global log from a checkpoint, in a new instance, with nothing missed or repeated', async () => {
+      const from = await lastPosition(store);
+      const [a, b] = [stream(), stream()];
+      await store.appendToStream(a, [event('a0'), event('a1')], NO_STREAM);
+      await store.appendToStream(b, [event('b0')], NO_STREAM);
+      const firstRead = await store.readAll(from, 2);
+      const checkpoint = firstRead.at(-1)!.position;
+      await store.close();
+
+      const writer = await fixture.open();
+      try {
+        await writer.appendToStream(a, [event('a2')], 1n);
+      } finally {
+        await writer.close();
+      }
+      store = await fixture.open();
+      const rest = await store.readAll(checkpoint, 100);
+      expect([...firstRead, ...rest].filter((e) => e.stream === a || e.stream === b).map((e) => e.type)).toEqual(['a0', 'a1', 'b0', 'a2']);
+      expect(rest.every((e) => e.position > checkpoint)).toBe(true);
     });
   });
 }

@@ -1,4 +1,4 @@
-import { DataKeyStore } from '../../crypto/data-key-store.port';
+import { DataKeyStore, WrappedDataKey } from '../../crypto/data-key-store.port';
 import { SqliteDatabase } from './sqlite-database';
 
 export class SqliteDataKeyStore extends DataKeyStore {
@@ -15,6 +15,12 @@ export class SqliteDataKeyStore extends DataKeyStore {
       destroy: db.prepare('DELETE FROM data_keys WHERE account_id = ?'),
       keepCheck: db.prepare('INSERT OR IGNORE INTO master_key_check (id, value) VALUES (1, ?)'),
       check: db.prepare<[], { value: string }>('SELECT value FROM master_key_check WHERE id = 1'),
+      replaceCheck: db.prepare('UPDATE master_key_check SET value = ? WHERE id = 1 AND value = ?'),
+      list: db.prepare<[string, number], { account_id: string; wrapped_key: Buffer }>(
+        'SELECT account_id, wrapped_key FROM data_keys WHERE account_id > ? ORDER BY account_id LIMIT ?',
+      ),
+      rewrap: db.prepare('UPDATE data_keys SET wrapped_key = ? WHERE account_id = ? AND wrapped_key = ?'),
+      count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM data_keys'),
     };
   }
 
@@ -39,6 +45,23 @@ export class SqliteDataKeyStore extends DataKeyStore {
 
   async masterKeyCheck(): Promise<string | null> {
     return this.statements.check.get()?.value ?? null;
+  }
+
+  async replaceMasterKeyCheck(expected: string | null, replacement: string): Promise<boolean> {
+    const result = expected === null ? this.statements.keepCheck.run(replacement) : this.statements.replaceCheck.run(replacement, expected);
+    return result.changes > 0;
+  }
+
+  async listWrapped(after: string, limit: number): Promise<WrappedDataKey[]> {
+    return this.statements.list.all(after, limit).map((row) => ({ accountId: row.account_id, wrappedKey: row.wrapped_key }));
+  }
+
+  async rewrap(accountId: string, current: Buffer, replacement: Buffer): Promise<boolean> {
+    return this.statements.rewrap.run(replacement, accountId, current).changes > 0;
+  }
+
+  async count(): Promise<number> {
+    return this.statements.count.get()!.n;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,224 @@
+import { Pool, PoolClient } from 'pg';
+import {
+  AccountFilter,
+  AccountReadModel,
+  AccountRow,
+  ListBound,
+  ListPage,
+  ListRequest,
+} from '../../accounts/projection/account-read-model.port';
+import { Tenant } from '../../kernel/tenant';
+import { Position, START } from '../event-store.port';
+import { inTransaction } from './postgres-pool';
+
+const PROJECTION = 'accounts';
+const FILTER_COLUMNS = ['external_id', 'status', 'entity_type'] as const;
+const ROW_COLUMNS = [
+  'id', 'organization_id', 'environment', 'status', 'external_id', 'entity_type', 'sessions',
+  'documents', 'created_at', 'updated_at', 'redacted_at', 'sealed_personal', 'revision',
+] as const;
+/** Rows per INSERT: 13 parameters each stays well below PostgreSQL's 65,535 per statement. */
+const ROWS_PER_STATEMENT = 1000;
+
+/** Toward older accounts the list runs newest first; toward newer ones, from the bound upward. */
+type Side = 'older' | 'newer';
+
+export interface ListQuery {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * The SQL of a page (`rows`) or of the question whether any account lies beyond a bound (`exists`).
+ * Equality on the tenant and the filters, then a row comparison on (created_at, id) in the index's
+ * order: the planner answers it from the filter combination's index (migration 2) without a sort.
+ */
+export function listQuery(
+  tenant: Tenant,
+  filter: AccountFilter,
+  side: Side,
+  bound: ListBound | undefined,
+  what: 'rows' | 'exists',
+  limit: number,
+): ListQuery {
+  const values: unknown[] = [tenant.organization_id, tenant.environment];
+  const where = ['organization_id = $1', 'environment = $2'];
+  for (const column of FILTER_COLUMNS) {
+    if (filter[column] === undefined) continue;
+    values.push(filter[column]);
+    where.push(`${column} = $${values.length}`);
+  }
+  if (bound) {
+    values.push(bound.created_at, bound.id);
+    where.push(`(created_at, id) ${side === 'older' ? '<' : '>'}${bound.inclusive ? '=' : ''} ($${values.length - 1}, $${values.length})`);
+  }
+  values.push(limit);
+  const direction = side === 'older' ? 'DESC' : 'ASC';
+  return {
+    text: `SELECT ${what === 'rows' ? '*' : '1'} FROM accounts WHERE ${where.join(' AND ')}
+      ORDER BY created_at ${direction}, id ${direction} LIMIT $${values.length}`,
+    values,
+  };
+}
+
+interface Row {
+  id: string;
+  organization_id: string;
+  environment: string;
+  status: string;
+  external_id: string | null;
+  entity_type: string;
+  sessions: string;
+  documents: string;
+  created_at: string;
+  updated_at: string | null;
+  redacted_at: string | null;
+  sealed_personal: string | null;
+  /** bigint: pg hands it over as a string. */
+  revision: string;
+}
+
+/** The account read model on PostgreSQL: the same semantics as SqliteAccountReadModel. */
+export class PostgresAccountReadModel extends AccountReadModel {
+  constructor(private readonly pool: Pool) {
+    super();
+  }
+
+  async ids(after: string | null, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2', [after ?? '', limit]);
+    return rows.map((row) => row.id);
+  }
+
+  async reset(): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await client.query('DELETE FROM accounts');
+      await client.query('DELETE FROM projection_checkpoints WHERE projection = $1', [PROJECTION]);
+    });
+  }
+
+  /** The pool belongs to whoever made it (PostgresStorage). */
+  async close(): Promise<void> {}
+
+  async checkpoint(): Promise<Position> {
+    const { rows } = await this.pool.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE projection = $1', [PROJECTION]);
+    return rows[0]?.position ?? START;
+  }
+
+  async get(tenant: Tenant, id: string): Promise<AccountRow | null> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM accounts WHERE id = $1 AND organization_id = $2 AND environment = $3', [
+      id,
+      tenant.organization_id,
+      tenant.environment,
+    ]);
+    return rows[0] ? fromColumns(rows[0]) : null;
+  }
+
+  async getMany(ids: string[]): Promise<AccountRow[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<Row>('SELECT * FROM accounts WHERE id = ANY($1::text[])', [ids]);
+    return rows.map(fromColumns);
+  }
+
+  async list(tenant: Tenant, filter: AccountFilter, request: ListRequest): Promise<ListPage> {
+    // One snapshot for the page and the questions about its neighbours.
+    return inTransaction(this.pool, (client) => readPage(client, tenant, filter, request), { isolation: 'REPEATABLE READ', readOnly: true });
+  }
+
+  async commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      // Compare-and-set: the row lock makes a second committer from the same `from` wait, then see
+      // the moved checkpoint and match nothing.
+      const moved = await client.query('UPDATE projection_checkpoints SET position = $3 WHERE projection = $1 AND position = $2', [PROJECTION, from, to]);
+      if (moved.rowCount === 0) {
+        if (from !== START) return false;
+        const first = await client.query('INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) ON CONFLICT DO NOTHING', [PROJECTION, to]);
+        if (first.rowCount === 0) return false;
+      }
+      // One row per account: a statement's ON CONFLICT cannot update the same row twice.
+      const latest = [...new Map(rows.map((row) => [row.id, row])).values()];
+      for (let i = 0; i < latest.length; i += ROWS_PER_STATEMENT) await upsert(client, latest.slice(i, i + ROWS_PER_STATEMENT));
+      return true;
+    });
+  }
+}
+
+async function readPage(client: PoolClient, tenant: Tenant, filter: AccountFilter, { size, after, before }: ListRequest): Promise<ListPage> {
+  const query = async (side: Side, bound: ListBound | undefined, limit: number) =>
+    (await client.query<Row>(listQuery(tenant, filter, side, bound, 'rows', limit))).rows;
+  const beyond = async (side: Side, bound: ListBound): Promise<ListBound | null> =>
+    (await client.query(listQuery(tenant, filter, side, bound, 'exists', 1))).rowCount ? bound : null;
+  const at = (row: Row): ListBound => ({ created_at: row.created_at, id: row.id, inclusive: false });
+  // An empty page has no rows to bound its neighbours: they start at its own bound, taken the other way.
+  const across = (bound: ListBound): ListBound => ({ ...bound, inclusive: !bound.inclusive });
+
+  if (before) {
+    const found = await query('newer', before, size + 1);
+    const rows = found.slice(0, size).reverse();
+    const oldest = rows.at(-1);
+    return {
+      rows: rows.map(fromColumns),
+      newer: found.length > size ? at(rows[0]) : null,
+      older: await beyond('older', oldest ? at(oldest) : across(before)),
+    };
+  }
+  const found = await query('older', after, size + 1);
+  const rows = found.slice(0, size);
+  return {
+    rows: rows.map(fromColumns),
+    newer: after ? await beyond('newer', rows.length ? at(rows[0]) : across(after)) : null,
+    older: found.length > size ? at(rows.at(-1)!) : null,
+  };
+}
+
+async function upsert(client: PoolClient, rows: AccountRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const values: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const columns = toColumns(row);
+    const start = values.length;
+    for (const name of ROW_COLUMNS) values.push(columns[name]);
+    return `(${ROW_COLUMNS.map((_, i) => `$${start + i + 1}`).join(', ')})`;
+  });
+  await client.query(
+    `INSERT INTO accounts (${ROW_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
+     ON CONFLICT (id) DO UPDATE SET status = excluded.status, external_id = excluded.external_id, sessions = excluded.sessions,
+       documents = excluded.documents, updated_at = excluded.updated_at, redacted_at = excluded.redacted_at,
+       sealed_personal = excluded.sealed_personal, revision = excluded.revision`,
+    values,
+  );
+}
+
+function toColumns(row: AccountRow): Row {
+  return {
+    id: row.id,
+    organization_id: row.tenant.organization_id,
+    environment: row.tenant.environment,
+    status: row.status,
+    external_id: row.external_id,
+    entity_type: row.entity_type,
+    sessions: JSON.stringify(row.sessions),
+    documents: JSON.stringify(row.documents),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    redacted_at: row.redacted_at,
+    sealed_personal: row.sealed_personal,
+    revision: row.revision.toString(),
+  };
+}
+
+function fromColumns(row: Row): AccountRow {
+  return {
+    id: row.id,
+    tenant: { organization_id: row.organization_id, environment: row.environment as Tenant['environment'] },
+    status: row.status as AccountRow['status'],
+    external_id: row.external_id,
+    entity_type: row.entity_type as AccountRow['entity_type'],
+    sessions: JSON.parse(row.sessions),
+    documents: JSON.parse(row.documents),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    redacted_at: row.redacted_at,
+    sealed_personal: row.sealed_personal,
+    revision: BigInt(row.revision),
+  };
+}

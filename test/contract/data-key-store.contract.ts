@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { DataKeyStore, WrappedDataKey } from '../../src/crypto/data-key-store.port';
+import { dataKeyWrappingKey, tryUnwrapDataKey } from '../../src/crypto/data-key-wrapping';
+import { masterKeyCheckValue, MasterKeyMismatch, verifyMasterKey } from '../../src/crypto/master-key';
+import { MasterKeyRotationError, rotateMasterKey } from '../../src/crypto/master-key-rotation';
+import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
+
+/** Opens instances of one data-key store (same file or same database), empty at the start of each test. */
+export interface DataKeyStoreFixture {
+  open(): Promise<DataKeyStore>;
+  dispose(): Promise<void>;
+}
+
+const wrapped = () => randomBytes(60);
+const accountId = (n: number) => `acc_01HQ${String(n).padStart(22, '0')}`;
+
+/** Every adapter of the DataKeyStore port must pass this suite unchanged. */
+export function dataKeyStoreContract(name: string, makeFixture: () => Promise<DataKeyStoreFixture>) {
+  describe(`DataKeyStore contract: ${name}`, () => {
+    let fixture: DataKeyStoreFixture;
+    let store: DataKeyStore;
+
+    beforeEach(async () => {
+      fixture = await makeFixture();
+      store = await fixture.open();
+    });
+    afterEach(() => fixture.dispose());
+
+    it('stores an account\'s key once: the first one stored is kept and returned', async () => {
+      const [first, second] = [wrapped(), wrapped()];
+      expect(await store.get(accountId(1))).toBeNull();
+      expect(await store.putIfAbsent(accountId(1), first)).toEqual(first);
+      expect(await store.putIfAbsent(accountId(1), second)).toEqual(first);
+      expect(await store.get(accountId(1))).toEqual(first);
+      expect(await store.count()).toBe(1);
+    });
+
+    it('gives two instances racing to create an account\'s key the same key', async () => {
+      const other = await fixture.open();
+      for (let n = 0; n < 10; n++) {
+        const [a, b] = await Promise.all([store.putIfAbsent(accountId(n), wrapped()), other.putIfAbsent(accountId(n), wrapped())]);
+        expect(a).toEqual(b);
+        expect(await other.get(accountId(n))).toEqual(a);
+      }
+    });
+
+    it('destroys a key for every instance and leaves the other keys; destroying again is harmless', async () => {
+      const other = await fixture.open();
+      const keep = wrapped();
+      await store.putIfAbsent(accountId(1), wrapped());
+      await store.putIfAbsent(accountId(2), keep);
+      expect(await other.get(accountId(1))).not.toBeNull();
+      await store.destroy(accountId(1));
+      expect(await other.get(accountId(1))).toBeNull();
+      expect(await store.get(accountId(1))).toBeNull();
+      await other.destroy(accountId(1));
+      await store.destroy(accountId(99));
+      expect(await other.get(accountId(2))).toEqual(keep);
+      expect(await store.count()).toBe(1);
+    });
+
+    it('keeps its keys and check value for the next instance', async () => {
+      const key = wrapped();
+      await store.putIfAbsent(accountId(1), key);
+      await store.keepMasterKeyCheck('check-1');
+      const next = await fixture.open();
+      expect(await next.get(accountId(1))).toEqual(key);
+      expect(await next.masterKeyCheck()).toBe('check-1');
+    });
+
+    it('keeps the first master-key check value, and replaces it only by compare-and-set', async () => {
+      expect(await store.masterKeyCheck()).toBeNull();
+      expect(await store.replaceMasterKeyCheck('nothing', 'x')).toBe(false);
+      expect(await store.keepMasterKeyCheck('first')).toBe('first');
+      expect(await store.keepMasterKeyCheck('second')).toBe('first');
+      expect(await store.replaceMasterKeyCheck(null, 'other')).toBe(false);
+      expect(await store.replaceMasterKeyCheck('second', 'third')).toBe(false);
+      expect(await store.replaceMasterKeyCheck('first', 'third')).toBe(true);
+      expect(await store.masterKeyCheck()).toBe('third');
+    });
+
+    it('sets the first check value by compare-and-set from none', async () => {
+      expect(await store.replaceMasterKeyCheck(null, 'first')).toBe(true);
+      expect(await store.masterKeyCheck()).toBe('first');
+    });
+
+    it('lists wrapped keys in pages, in account-id byte order', async () => {
+      const ids = ['acc_b', 'acc_A', 'acc_a', 'acc_B', 'acc_-', 'acc__', 'acc_0'];
+      const keys = new Map(ids.map((id) => [id, wrapped()]));
+      for (const [id, key] of keys) await store.putIfAbsent(id, key);
+      const listed: WrappedDataKey[] = [];
+      for (let page = await store.listWrapped('', 3); page.length; page = await store.listWrapped(page.at(-1)!.accountId, 3)) {
+        expect(page.length).toBeLessThanOrEqual(3);
+        listed.push(...page);
+      }
+      expect(listed.map((k) => k.accountId)).toEqual([...ids].sort());
+      for (const k of listed) expect(k.wrappedKey).toEqual(keys.get(k.accountId));
+    });
+
+    it('re-wraps a key only from the value it still has', async () => {
+      const [current, replacement] = [wrapped(), wrapped()];
+      await store.putIfAbsent(accountId(1), current);
+      expect(await store.rewrap(accountId(1), wrapped(), replacement)).toBe(false);
+      expect(await store.get(accountId(1))).toEqual(current);
+      expect(await store.rewrap(accountId(1), current, replacement)).toBe(true);
+      expect(await store.get(accountId(1))).toEqual(replacement);
+      await store.destroy(accountId(1));
+      expect(await store.rewrap(accountId(1), replacement, current)).toBe(false);
+      expect(await store.get(accountId(1))).toBeNull();
+    });
+
+    describe('master-key rotation', () => {
+      const oldMaster = randomBytes(32);
+      const newMaster = randomBytes(32);
+      const opensWith = (master: Buffer, key: WrappedDataKey) => tryUnwrapDataKey(dataKeyWrappingKey(master), key.accountId, key.wrappedKey) !== null;
+      const allKeys = async () => {
+        const keys: WrappedDataKey[] = [];
+        for (let page = await store.listWrapped('', 100); page.length; page = await store.listWrapped(page.at(-1)!.accountId, 100)) keys.push(...page);
+        return keys;
+      };
+
+      /** Accounts with sealed data under the old master key, as the service leaves them. */
+      async function accounts(n: number) {
+        await verifyMasterKey(oldMaster, store);
+        const cipher = new PersonalDataCipher(oldMaster, store);
+        const sealed = new Map<string, string>();
+        for (let i = 0; i < n; i++) sealed.set(accountId(i), (await cipher.seal(accountId(i), { email: `person${i}@example.com` }, { createKey: true }))!);
+        return { cipher, sealed };
+      }
+
+      it('re-wraps every key: afterwards the new master key opens all of them and the sealed data, the old one nothing', async () => {
+        const { cipher, sealed } = await accounts(12);
+        await cipher.shred(accountId(4));
+        const report = await rotateMasterKey(store, oldMaster, newMaster, { batchSize: 5 });
+        expect(report).toEqual({ examined: 11, rewrapped: 11, alreadyRewrapped: 0, destroyedMeanwhile: 0 });
+
+        const keys = await allKeys();
+        expect(keys).toHaveLength(11);
+        expect(keys.filter((k) => opensWith(oldMaster, k))).toEqual([]);
+        expect(keys.every((k) => opensWith(newMaster, k))).toBe(true);
+        await verifyMasterKey(newMaster, store);
+        await expect(verifyMasterKey(oldMaster, store)).rejects.toBeInstanceOf(MasterKeyMismatch);
+        const after = new PersonalDataCipher(newMaster, store);
+        for (const [id, value] of sealed) expect(await after.open(id, value)).toEqual(id === accountId(4) ? undefined : { email: `person${Number(id.slice(-3))}@example.com` });
+        expect(await store.get(accountId(4))).toBeNull();
+      });
+
+      it('resumes an interrupted rotation run again with the same keys; in between the service starts with neither key', async () => {
+        await accounts(7);
+        let pages = 0;
+        const interrupted = rotateMasterKey(store, oldMaster, newMaster, {
+          batchSize: 3,
+          onProgress: () => {
+            if (++pages === 1) throw new Error('killed');
+          },
+        });
+        await expect(interrupted).rejects.toThrow('killed');
+        const halfway = await allKeys();
+        expect(halfway.filter((k) => opensWith(newMaster, k))).toHaveLength(3);
+        expect(halfway.filter((k) => opensWith(oldMaster, k))).toHaveLength(4);
+        await expect(verifyMasterKey(oldMaster, store)).rejects.toThrow(/rotation is unfinished/);
+        await expect(verifyMasterKey(newMaster, store)).rejects.toThrow(/rotation is unfinished/);
+        await expect(rotateMasterKey(store, oldMaster, randomBytes(32))).rejects.toThrow(/Another rotation/);
+
+        const resumed = await rotateMasterKey(store, oldMaster, newMaster, { batchSize: 3 });
+        expect(resumed).toEqual({ examined: 7, rewrapped: 4, alreadyRewrapped: 3, destroyedMeanwhile: 0 });
+        expect((await allKeys()).every((k) => opensWith(newMaster, k))).toBe(true);
+        expect(await store.masterKeyCheck()).toBe(masterKeyCheckValue(newMaster));
+        // Once finished, running it again finds nothing to do.
+        expect(await rotateMasterKey(store, oldMaster, newMaster)).toEqual({ examined: 7, rewrapped: 0, alreadyRewrapped: 7, destroyedMeanwhile: 0 });
+      });
+
+      it('leaves a key destroyed while the rotation runs destroyed', async () => {
+        await accounts(4);
+        // The redaction of account 2 lands between the rotation's reading of the page and its re-wrap.
+        const racing = Object.create(store, {
+          listWrapped: {
+            value: async (after: string, limit: number) => {
+              const page = await store.listWrapped(after, limit);
+              await store.destroy(accountId(2));
+              return page;
+            },
+          },
+        }) as DataKeyStore;
+        const report = await rotateMasterKey(racing, oldMaster, newMaster);
+        expect(report).toEqual({ examined: 4, rewrapped: 3, alreadyRewrapped: 0, destroyedMeanwhile: 1 });
+        expect(await store.get(accountId(2))).toBeNull();
+        expect(await store.count()).toBe(3);
+      });
+
+      it('refuses to start from a master key that is not the current one, changing nothing', async () => {
+        await accounts(2);
+        const before = await allKeys();
+        await expect(rotateMasterKey(store, randomBytes(32), newMaster)).rejects.toBeInstanceOf(MasterKeyRotationError);
+        await expect(rotateMasterKey(store, oldMaster, oldMaster)).rejects.toBeInstanceOf(MasterKeyRotationError);
+        expect(await allKeys()).toEqual(before);
+        await verifyMasterKey(oldMaster, store);
+      });
+
+      it('stops before switching at a key that opens with neither master key', async () => {
+        await accounts(3);
+        await store.putIfAbsent(accountId(1) + 'x', wrapped());
+        await expect(rotateMasterKey(store, oldMaster, newMaster)).rejects.toThrow(/opens with neither master key/);
+        await expect(verifyMasterKey(newMaster, store)).rejects.toThrow(/rotation is unfinished/);
+      });
+    });
+  });
+}

@@ -1,0 +1,99 @@
+import { Pool } from 'pg';
+import { AccountFilter, ListBound } from '../../src/accounts/projection/account-read-model.port';
+import { START } from '../../src/storage/event-store.port';
+import { listQuery, PostgresAccountReadModel } from '../../src/storage/postgres/postgres-account-read-model';
+import { describePostgres, migratedPool } from '../support/postgres';
+import { accountReadModelContract, position, row } from './account-read-model.contract';
+
+describePostgres('PostgreSQL account read model', (database) => {
+  accountReadModelContract('PostgreSQL', async () => {
+    const pools: Pool[] = [];
+    const open = async () => {
+      const pool = await migratedPool(database.url);
+      pools.push(pool);
+      return pool;
+    };
+    // The suite's database is shared by its tests: each starts from an empty read model.
+    await (await open()).query('TRUNCATE accounts, projection_checkpoints');
+    return {
+      open: async () => new PostgresAccountReadModel(await open()),
+      dispose: async () => {
+        await Promise.all(pools.map((pool) => pool.end()));
+      },
+    };
+  });
+
+  describe('list query plans', () => {
+    let pool: Pool;
+    const BIG_TENANT = { organization_id: 'org-big', environment: 'production' as const };
+
+    beforeAll(async () => {
+      pool = await migratedPool(database.url);
+      await pool.query('TRUNCATE accounts, projection_checkpoints');
+      // Enough accounts, in several tenants, statuses and entity types, that the planner's
+      // statistics reflect a real store: a page must then come from an index, in its order.
+      const statuses = ['pending', 'active', 'inactive', 'suspended'] as const;
+      const pick = seeded(42);
+      const rows = Array.from({ length: 6000 }, (_, n) =>
+        row(n, {
+          id: `acc_01HQ${String(n).padStart(22, '0')}`,
+          // Most in one tenant, the one the plans are asked for: a big tenant is where a page must not sort.
+          tenant: pick() < 0.8 ? BIG_TENANT : { organization_id: `org-${Math.floor(pick() * 4)}`, environment: 'staging' },
+          status: statuses[Math.floor(pick() * 4)],
+          entity_type: pick() < 0.7 ? 'person' : 'business',
+          created_at: `2026-01-${String(1 + Math.floor(pick() * 28)).padStart(2, '0')}T00:00:${String(Math.floor(pick() * 60)).padStart(2, '0')}Z`,
+        }),
+      );
+      await new PostgresAccountReadModel(pool).commit(rows, START, position(1));
+      await pool.query('ANALYZE accounts');
+    });
+    afterAll(() => pool.end());
+
+    interface PlanNode {
+      'Node Type': string;
+      'Index Name'?: string;
+      Plans?: PlanNode[];
+    }
+    const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+    const INDEX_FOR: [AccountFilter, string][] = [
+      [{}, 'accounts_newest'],
+      [{ status: 'active' }, 'accounts_by_status'],
+      [{ entity_type: 'business' }, 'accounts_by_entity_type'],
+      [{ status: 'active', entity_type: 'business' }, 'accounts_by_status_and_entity_type'],
+      [{ external_id: 'user-5' }, 'accounts_by_external_id'],
+      [{ external_id: 'user-5', status: 'active' }, 'accounts_by_external_id'],
+    ];
+    const bound: ListBound = { created_at: '2026-01-14T00:00:30Z', id: 'acc_01HQ0000000000000000003000', inclusive: false };
+
+    it.each(INDEX_FOR.map(([filter, index]) => [JSON.stringify(filter), filter, index] as const))(
+      'answers a page for %s from its index, in the index order',
+      async (_, filter, index) => {
+        for (const side of ['older', 'newer'] as const) {
+          for (const at of [undefined, bound, { ...bound, inclusive: true }]) {
+            for (const what of ['rows', 'exists'] as const) {
+              const query = listQuery(BIG_TENANT, filter, side, at, what, what === 'rows' ? 26 : 1);
+              const { rows } = await pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({ text: `EXPLAIN (FORMAT JSON) ${query.text}`, values: query.values });
+              const plan = nodes(rows[0]['QUERY PLAN'][0].Plan);
+              const scans = plan.filter((node) => /Scan/.test(node['Node Type']));
+              expect(scans.map((node) => [node['Node Type'].replace(' Only', ''), node['Index Name']])).toEqual([['Index Scan', index]]);
+              // A lookup by external_id finds at most a handful of rows and may sort them; a page of a list must not.
+              if (filter.external_id === undefined) expect(plan.map((node) => node['Node Type'])).not.toContain('Sort');
+            }
+          }
+        }
+      },
+    );
+  });
+});
+
+/** Deterministic numbers in [0, 1) (mulberry32): the same data, so the same plans, on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
