@@ -121,6 +121,13 @@ export class SchemaTooNew extends Error {
   }
 }
 
+/** The migrations not yet applied (all of them on an empty database); writes nothing. */
+export async function pendingMigrations(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const { rows: table } = await pool.query("SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'");
+  const applied = new Set(table.length ? (await pool.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version) : []);
+  return migrations.filter((m) => !applied.has(m.version)).map((m) => m.version);
+}
+
 /**
  * Brings the schema up to date: applies, in order and in one transaction, every migration not yet
  * recorded in schema_migrations. Under a transaction-level advisory lock, so instances starting at

@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
-import { migrate } from './migrations';
+import { StoreAccess, StoreMissing } from '../store-access';
+import { migrate, pendingMigrations } from './migrations';
 import { PostgresAccountReadModel } from './postgres-account-read-model';
 import { PostgresApiKeyStore } from './postgres-api-key-store';
 import { PostgresDataKeyStore, PostgresDataKeyStoreOptions } from './postgres-data-key-store';
@@ -8,6 +9,8 @@ import { createPostgresPool, describeDatabaseUrl, PostgresPoolOptions } from './
 
 export interface PostgresStorageOptions extends PostgresPoolOptions {
   dataKeys?: PostgresDataKeyStoreOptions;
+  /** read-only (the reviewers' commands) neither migrates nor finishes erasures: it only checks the schema is there. */
+  access?: StoreAccess;
 }
 
 /** PostgreSQL could not be reached or migrated. Names the database without its password. */
@@ -39,18 +42,24 @@ export class PostgresStorage {
     this.apiKeys = new PostgresApiKeyStore(pool);
   }
 
-  /** Connects, migrates, and finishes any erasure a process left half done. */
+  /** Connects, migrates, and finishes any erasure a process left half done (read-only: checks the schema only). */
   static async open(connectionString: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
     const pool = createPostgresPool(connectionString, options);
+    let pending: number[] = [];
     try {
-      await migrate(pool);
+      if (options.access === 'read-only') pending = await pendingMigrations(pool);
+      else await migrate(pool);
     } catch (error) {
       await pool.end();
       // Connection failures name the host and port, never the password; SQL errors name neither.
       throw new PostgresUnavailable(connectionString, error);
     }
+    if (pending.length) {
+      await pool.end();
+      throw new StoreMissing(`${describeDatabaseUrl(connectionString)} (DATABASE_URL: its schema lacks migrations ${pending.join(', ')}; start the service or run cli migrate)`);
+    }
     const storage = new PostgresStorage(pool, options);
-    await storage.dataKeys.finishErasures();
+    if (options.access !== 'read-only') await storage.dataKeys.finishErasures();
     return storage;
   }
 
