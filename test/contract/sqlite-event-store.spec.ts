@@ -5,8 +5,10 @@ import { eventStoreContract } from './event-store.contract';
 
 eventStoreContract('SQLite', async () => {
   const dir = tempDataDir();
+  const file = join(dir, 'events.sqlite');
   return {
-    open: async () => new SqliteEventStore(join(dir, 'events.sqlite')),
+    open: async () => new SqliteEventStore(file),
     dispose: async () => removeDir(dir),
+    child: { openerModule: join(__dirname, 'openers/sqlite-opener.ts'), argument: file },
   };
 });
