@@ -10,7 +10,12 @@ export interface EventStoreFixture {
   open(): Promise<EventStore>;
   dispose(): Promise<void>;
   /** How a child process opens the same store: a module exporting `openStore` (an OpenStore), and its argument. */
-  child: { openerModule: string; argument: string };
+  child?: { openerModule: string; argument: string };
+}
+
+export interface ContractOptions {
+  /** Why this fixture cannot be opened from another process (an in-memory fake): printed, and those tests skipped. */
+  noChildProcesses?: string;
 }
 
 const ROOT = join(__dirname, '../..');
@@ -18,7 +23,9 @@ const ROOT = join(__dirname, '../..');
 const event = (type: string, data: Record<string, unknown> = {}) => ({ id: randomUUID(), type, data, metadata: { schema_version: 1 } });
 
 /** Every adapter of the EventStore port must pass this suite unchanged. */
-export function eventStoreContract(name: string, makeFixture: () => Promise<EventStoreFixture>) {
+export function eventStoreContract(name: string, makeFixture: () => Promise<EventStoreFixture>, options: ContractOptions = {}) {
+  if (options.noChildProcesses) process.stdout.write(`EventStore contract: ${name}: the two-process test is skipped: ${options.noChildProcesses}\n`);
+  const itInProcesses = options.noChildProcesses ? it.skip : it;
   describe(`EventStore contract: ${name}`, () => {
     let fixture: EventStoreFixture;
     let store: EventStore;
@@ -100,7 +107,7 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
         expect(await store.readStream(s)).toHaveLength(2);
       });
 
-      it('lets exactly one of two processes appending at the same revision win; the other is told the revision that won', async () => {
+      itInProcesses('lets exactly one of two processes appending at the same revision win; the other is told the revision that won', async () => {
         const s = stream();
         await store.appendToStream(s, [event('a')], NO_STREAM);
         const outcomes = await raceInTwoProcesses(fixture, s, '0');
@@ -390,10 +397,12 @@ function follow(store: EventStore, options: SubscribeOptions): Subscriber {
 
 /** Runs two child processes that open the fixture's store and append to `stream` at `expected` at the same moment. */
 async function raceInTwoProcesses(fixture: EventStoreFixture, stream: string, expected: string): Promise<ChildOutcome[]> {
+  const opener = fixture.child;
+  if (!opener) throw new Error('This fixture says nothing of how another process opens its store (EventStoreFixture.child)');
   const children = [0, 1].map(() =>
-    spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '../support/append-in-child.ts'), fixture.child.openerModule, stream, expected], {
+    spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '../support/append-in-child.ts'), opener.openerModule, stream, expected], {
       cwd: ROOT,
-      env: { ...process.env, [OPENER_ARGUMENT_VARIABLE]: fixture.child.argument },
+      env: { ...process.env, [OPENER_ARGUMENT_VARIABLE]: opener.argument },
       stdio: ['pipe', 'pipe', 'pipe'],
     }),
   );
