@@ -273,12 +273,10 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
         const prefix = uniquePrefix();
         const matching = await store.appendToStream(`${prefix}a`, [event('a0')], NO_STREAM);
         // Enough for EventStoreDB's server-side filter to report a checkpoint (every 32 events read).
-        let lastOther = matching.position;
-        for (let i = 0; i < 4; i++) lastOther = (await store.appendToStream(stream(), Array.from({ length: 25 }, (_, j) => event(`x${i}-${j}`)), NO_STREAM)).position;
+        for (let i = 0; i < 4; i++) await store.appendToStream(stream(), Array.from({ length: 25 }, (_, j) => event(`x${i}-${j}`)), NO_STREAM);
         const subscriber = subscribe({ from: before, streamPrefixes: [prefix], maxBatchSize: 10 });
         await subscriber.until(() => subscriber.chunks.some((c) => c.position > matching.position));
         const passed = subscriber.chunks.map((c) => c.position).filter((p) => p > matching.position);
-        for (const p of passed) expect(p <= lastOther).toBe(true);
         expect(subscriber.events().map((e) => e.type)).toEqual(['a0']);
         await subscriber.stop();
 
