@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import { EventStore, Position, RecordedEvent } from '../../storage/event-store.port';
+import { AllSubscription, EventStore, LogChunk, Position, RecordedEvent } from '../../storage/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../application/account-repository';
 import { AccountEventCodec } from '../application/account-event-codec';
 import { Account } from '../domain/account';
@@ -10,7 +10,7 @@ import { AccountRowCodec } from './account-row-codec';
 
 export interface ProjectionOptions {
   batchSize: number;
-  /** How often to look for events written by other processes sharing the store. */
+  /** How often a store that cannot push looks for events written by other processes. */
   pollIntervalMs: number;
   onError?: (error: unknown) => void;
   /**
@@ -36,10 +36,14 @@ export class ProjectionLagging extends Error {
  */
 export class AccountProjection {
   private readonly advanced = new EventEmitter();
-  private running: Promise<void> | null = null;
-  private pending = false;
-  private unsubscribe: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private subscription: AllSubscription | null = null;
+  private stopping: Promise<void> = Promise.resolve();
+  /** start() was called, and stop() not since. */
+  private following = false;
+  /** waitFor calls in progress: they keep a subscription running while the projection is stopped. */
+  private waiting = 0;
+  /** A catchUp's listener, told of each batch it applies (a rebuild's progress). */
+  private onBatch: ((batch: { position: Position; events: number }) => void) | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -51,74 +55,101 @@ export class AccountProjection {
     this.advanced.setMaxListeners(0);
   }
 
-  /** Follows the store in the background: on every local append, and by polling for other processes. */
+  /** Follows the store in the background, through its subscription to the account streams. */
   start(): void {
-    this.unsubscribe = this.store.onAppended(() => this.trigger());
-    this.timer = setInterval(() => this.trigger(), this.options.pollIntervalMs);
-    this.timer.unref();
-    this.trigger();
+    this.following = true;
+    void this.subscribeWhileNeeded();
   }
 
   /** Ends the background following. waitFor still catches up on demand, so requests in flight while the app drains are answered. */
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    this.following = false;
+    await this.subscribeWhileNeeded();
   }
 
   /** Resolves once the read model has applied every event up to `position`. */
   async waitFor(position: Position, timeoutMs = 10_000): Promise<void> {
+    if ((await this.readModel.checkpoint()) >= position) return;
     const deadline = Date.now() + timeoutMs;
-    while ((await this.readModel.checkpoint()) < position) {
-      if (Date.now() > deadline) throw new ProjectionLagging(position);
-      this.trigger();
-      const tick = AbortSignal.timeout(25);
-      await once(this.advanced, 'advanced', { signal: tick }).catch(() => undefined);
+    this.waiting += 1;
+    try {
+      await this.subscribeWhileNeeded();
+      while ((await this.readModel.checkpoint()) < position) {
+        if (Date.now() > deadline) throw new ProjectionLagging(position);
+        const tick = AbortSignal.timeout(25);
+        await once(this.advanced, 'advanced', { signal: tick }).catch(() => undefined);
+      }
+    } finally {
+      this.waiting -= 1;
+      await this.subscribeWhileNeeded();
     }
   }
 
   /**
    * Resolves once the read model reflects every event stored so far, by any process: a read that
    * waits for this sees every write acknowledged before it (and a restarted app never answers 404
-   * for an account its projection has not reached yet).
+   * for an account its projection has not reached yet). The head is taken among the account streams:
+   * a store whose subscription filters on the server (EventStoreDB) never hands over the others.
    */
   async waitForHead(timeoutMs?: number): Promise<void> {
-    await this.waitFor(await this.store.headPosition(), timeoutMs);
+    await this.waitFor(await this.store.headPosition([ACCOUNT_STREAM_PREFIX]), timeoutMs);
   }
 
-  /** Applies everything the store holds beyond the checkpoint; `onBatch` hears of each batch (a rebuild's progress). */
-  async catchUp(options: { batchSize?: number; onBatch?: (batch: { position: Position; events: number }) => void } = {}): Promise<void> {
+  /** Applies everything the store holds, then returns (a rebuild in its own process); `onBatch` hears of each batch applied. */
+  async catchUp(options: { onBatch?: (batch: { position: Position; events: number }) => void } = {}): Promise<void> {
+    this.onBatch = options.onBatch ?? null;
+    try {
+      await this.waitForHead(Infinity);
+    } finally {
+      this.onBatch = null;
+    }
+  }
+
+  /** Runs the subscription while the projection follows or someone waits, and stops it otherwise. */
+  private async subscribeWhileNeeded(): Promise<void> {
+    const needed = this.following || this.waiting > 0;
+    if (needed && !this.subscription) {
+      this.subscription = this.store.subscribeToAll(
+        {
+          from: () => this.readModel.checkpoint(),
+          streamPrefixes: [ACCOUNT_STREAM_PREFIX],
+          maxBatchSize: this.options.batchSize,
+          pollIntervalMs: this.options.pollIntervalMs,
+        },
+        {
+          handle: (chunk) => this.apply(chunk),
+          // The subscription resubscribes from the checkpoint, which has not moved past what failed.
+          onError: (error) => this.options.onError?.(error),
+        },
+      );
+    } else if (!needed && this.subscription) {
+      this.stopping = this.subscription.stop();
+      this.subscription = null;
+    }
+    // Whoever asked for the stop, every caller that no longer needs it waits until it is over.
+    if (!needed) await this.stopping;
+  }
+
+  /**
+   * Applies a chunk from the stored checkpoint on. Another process sharing the read model may have
+   * moved the checkpoint (into or past this chunk) since: then only what lies beyond it is applied,
+   * and a lost compare-and-set means looking again.
+   */
+  private async apply({ events, position }: LogChunk): Promise<void> {
     for (;;) {
       const from = await this.readModel.checkpoint();
-      const events = await this.store.readAll(from, options.batchSize ?? this.options.batchSize);
-      if (events.length === 0) return;
-      await this.applyBatch(from, events);
-      this.advanced.emit('advanced');
-      options.onBatch?.({ position: events.at(-1)!.position, events: events.length });
+      if (position <= from) return;
+      const beyond = events.filter((event) => event.position > from);
+      if (await this.applyBatch(from, beyond, position)) {
+        this.onBatch?.({ position, events: beyond.length });
+        break;
+      }
     }
+    this.advanced.emit('advanced');
   }
 
-  private trigger(): void {
-    if (this.running) {
-      this.pending = true;
-      return;
-    }
-    this.running = this.catchUp()
-      .catch((error: unknown) => {
-        // Retried on the next trigger; the checkpoint has not moved past what failed.
-        this.options.onError?.(error);
-      })
-      .finally(() => {
-        this.running = null;
-        if (this.pending) {
-          this.pending = false;
-          this.trigger();
-        }
-      });
-  }
-
-  private async applyBatch(from: Position, events: RecordedEvent[]): Promise<void> {
-    const accountEvents = events.filter((event) => event.stream.startsWith(ACCOUNT_STREAM_PREFIX));
+  /** Writes the rows the events change and moves the checkpoint from `from` to `to`; false if another process moved it first. */
+  private async applyBatch(from: Position, accountEvents: RecordedEvent[], to: Position): Promise<boolean> {
     const ids = [...new Set(accountEvents.map(accountIdOf))];
     const current = new Map<string, { account: Account | null; revision: bigint }>();
     for (const row of await this.readModel.getMany(ids)) current.set(row.id, { account: await this.rows.toAccount(row), revision: row.revision });
@@ -140,8 +171,7 @@ export class AccountProjection {
       const { account, revision } = current.get(id)!;
       if (account) rows.push(await this.rows.toRow(account, revision));
     }
-    // false: another process moved the checkpoint first; the next round reads from there.
-    await this.readModel.commit(rows, from, events.at(-1)!.position);
+    return this.readModel.commit(rows, from, to);
   }
 }
 

@@ -14,8 +14,6 @@ export interface RebuildResult {
   seconds: number;
 }
 
-/** Larger than the live projection's batches: nobody waits for a rebuild's first rows. */
-const REBUILD_BATCH = 2000;
 
 /**
  * Throws the read model away and folds it again from the first event, with the projection the
@@ -34,7 +32,6 @@ export class ReadModelRebuild {
     await this.readModel.reset();
     let events = 0;
     await this.projection.catchUp({
-      batchSize: REBUILD_BATCH,
       onBatch: (batch) => {
         events += batch.events;
         onProgress?.({ position: batch.position, head, events });

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
 import {
+  AllSubscription,
+  AllSubscriptionConsumer,
+  AllSubscriptionOptions,
   ANY,
   Position,
   START,
@@ -11,6 +14,7 @@ import {
   RecordedEvent,
   WrongExpectedRevision,
 } from '../event-store.port';
+import { pollingSubscription } from '../polling-subscription';
 import { StoreAccess } from '../store-access';
 import { openSqlite, SqliteDatabase } from './sqlite-database';
 
@@ -29,6 +33,7 @@ interface EventRow {
 export class SqliteEventStore extends EventStore {
   private readonly db: SqliteDatabase;
   private readonly appended = new EventEmitter();
+  private readonly subscriptions = new Set<AllSubscription>();
   private readonly statements;
   private readonly appendTransaction;
 
@@ -94,9 +99,13 @@ export class SqliteEventStore extends EventStore {
     return this.statements.all.all(fromPosition(after), maxCount).map(toRecorded);
   }
 
+  /** The last event's position, whatever the prefixes: this store's subscriptions report the position of every page they read, so they reach it. */
   async headPosition(): Promise<Position> {
     const head = this.statements.headPosition.get()?.position;
-    return head == null ? START : toPosition(head);
+    const position = head == null ? START : toPosition(head);
+    // Whoever asks for the head is about to wait for it: subscriptions look at once, not at their next poll.
+    this.appended.emit('head', position);
+    return position;
   }
 
   onAppended(listener: (position: Position) => void): () => void {
@@ -104,7 +113,26 @@ export class SqliteEventStore extends EventStore {
     return () => this.appended.off('appended', listener);
   }
 
+  /** Polls the file, woken by this instance's appends and by head reads that found events written by other processes. */
+  override subscribeToAll(options: AllSubscriptionOptions, consumer: AllSubscriptionConsumer): AllSubscription {
+    const wakeUps = (wake: (position: Position) => void) => {
+      this.appended.on('appended', wake).on('head', wake);
+      return () => void this.appended.off('appended', wake).off('head', wake);
+    };
+    const subscription = pollingSubscription({ readAll: (after, maxCount) => this.readAll(after, maxCount), wakeUps }, options, consumer);
+    this.subscriptions.add(subscription);
+    return {
+      stop: async () => {
+        this.subscriptions.delete(subscription);
+        await subscription.stop();
+      },
+    };
+  }
+
   async close(): Promise<void> {
+    // A subscription left running would poll a closed file.
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    this.subscriptions.clear();
     this.appended.removeAllListeners();
     if (this.db.open) this.db.close();
   }
