@@ -1,59 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import request from 'supertest';
 import { generateApiKey } from '../../src/auth/api-key';
 import { ACCOUNTS, removeDir, tempDataDir } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
+import { ServiceProcess, startService, stopService } from '../support/service-process';
 
 jest.setTimeout(60_000);
-
-const ROOT = join(__dirname, '../..');
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-interface ServiceProcess {
-  child: ChildProcess;
-  url: string;
-}
-
-/** The real service (src/main.ts) in its own process, resolved once it logs that it is listening. */
-async function startService(dataDir: string, key: string): Promise<ServiceProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ACCOUNTS_BOOTSTRAP_KEY: key, LOG_REQUESTS: 'false', NODE_ENV: 'test' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (/"message":"listening"/.test(output)) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.once('exit', (code) => reject(new Error(`the service exited with ${code} before listening:\n${output}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopService(service: ServiceProcess): Promise<void> {
-  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
-  const exited = once(service.child, 'exit');
-  service.child.kill('SIGTERM');
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 describe('Two service processes on one DATA_DIR', () => {
   const dataDir = tempDataDir();
