@@ -360,7 +360,8 @@ describe('Crash: kill -9 at random moments', () => {
       const state = new Database(join(dataDir, STATE_FILE));
       const events = new Database(join(dataDir, EVENTS_FILE), { readonly: true });
       try {
-        const checkpoint = () => (state.prepare("SELECT position FROM projection_checkpoints WHERE projection = 'accounts'").pluck().get() as number | undefined) ?? 0;
+        // SQLite positions are rowids as 20-digit strings: as numbers, they count the events applied.
+        const checkpoint = () => Number((state.prepare("SELECT position FROM projection_checkpoints WHERE projection = 'accounts'").pluck().get() as string | undefined) ?? 0);
         const head = events.prepare('SELECT MAX(position) FROM events').pluck().get() as number;
 
         /**
