@@ -18,14 +18,14 @@ import { JsonLogger } from './http/json-logger';
 import { Clock, SystemClock } from './kernel/clock';
 import { IdFactory, RandomIdFactory } from './kernel/ids';
 import { EventStore, START } from './storage/event-store.port';
-import { openApiKeyStore, openStorage, Storage } from './storage/open-storage';
+import { openStorage, Storage } from './storage/open-storage';
 import { StoreAccess } from './storage/store-access';
 
 // The one composition root: the service's Nest modules, the CLI and the tests all get their event
 // store, cipher, projection, read model and everything built on them from here, wired one way.
 
 /** What the services need of the configuration. */
-export type ServicesConfig = Pick<AppConfig, 'dataDir' | 'eventStore' | 'readModel' | 'masterKey' | 'projection'>;
+export type ServicesConfig = Pick<AppConfig, 'dataDir' | 'eventStore' | 'readModel' | 'databaseUrl' | 'eventStoreConnectionString' | 'masterKey' | 'projection'>;
 
 export interface ServicesOptions {
   /** read-write (the default) creates missing stores and a first master key; read-only creates and writes nothing. */
@@ -66,7 +66,7 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
   const access = options.access ?? 'read-write';
   const clock = options.clock ?? new SystemClock();
   const ids = options.ids ?? new RandomIdFactory();
-  const storage = openStorage(config, access);
+  const storage = await openStorage(config, access);
   try {
     const eventStore = options.decorate?.eventStore?.(storage.eventStore) ?? storage.eventStore;
     const masterKey = await resolveMasterKey(config, storage, access);
@@ -117,11 +117,11 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
  * API keys alone, for the keys commands: they need no master key, so an operator without it (it
  * stays with the service in production) can still manage keys, and no key file is ever made here.
  */
-export function createKeyAdministration(config: ServicesConfig, options: Pick<ServicesOptions, 'access' | 'clock' | 'ids'> = {}) {
-  const store = openApiKeyStore(config, options.access ?? 'read-write');
+export async function createKeyAdministration(config: ServicesConfig, options: Pick<ServicesOptions, 'access' | 'clock' | 'ids'> = {}) {
+  const storage = await openStorage(config, options.access ?? 'read-write', ['apiKeyStore']);
   return {
-    apiKeys: new ApiKeys(store, options.ids ?? new RandomIdFactory(), options.clock ?? new SystemClock()),
-    close: () => store.close(),
+    apiKeys: new ApiKeys(storage.apiKeyStore, options.ids ?? new RandomIdFactory(), options.clock ?? new SystemClock()),
+    close: () => storage.close(),
   };
 }
 

@@ -6,7 +6,7 @@ import { accountResource } from '../accounts/http/account.serializer';
 import { createServices, Services } from '../composition-root';
 import { ACCOUNT_ID_PATTERN } from '../kernel/ids';
 import { progressOf } from '../storage/event-store.port';
-import { openEventStore } from '../storage/open-storage';
+import { openStorage } from '../storage/open-storage';
 import { StoreAccess } from '../storage/store-access';
 import { CliContext } from './cli-context';
 import { CliFailure, progressBar } from './cli-io';
@@ -23,7 +23,7 @@ async function withServices<T>(context: CliContext, access: StoreAccess, run: (s
   context.opening(config, access);
   const services = await context.open(async () => {
     // A write-side command (rebuild) on a mistyped DATA_DIR must not create an empty store either.
-    if (access === 'read-write') await openEventStore(config, 'read-only').close();
+    if (access === 'read-write') await (await openStorage(config, 'read-only', ['eventStore'])).close();
     return createServices(config, { access });
   });
   try {
@@ -67,9 +67,9 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
     .action(async (accountId: string) => {
       const config = context.config();
       context.opening(config, 'read-only');
-      const store = await context.open(() => openEventStore(config, 'read-only'));
+      const storage = await context.open(() => openStorage(config, 'read-only', ['eventStore']));
       try {
-        const events = await store.readStream(accountStream(accountId));
+        const events = await storage.eventStore.readStream(accountStream(accountId));
         if (events.length === 0) throw new CliFailure(`no stream ${accountStream(accountId)} in this DATA_DIR`);
         for (const event of events) {
           io.out(
@@ -87,7 +87,7 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
           );
         }
       } finally {
-        await store.close();
+        await storage.close();
       }
     });
 

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { isEnvironment, isScope, Scope, SCOPES } from '../auth/api-key';
 import { createKeyAdministration } from '../composition-root';
 import { ENVIRONMENTS } from '../kernel/tenant';
-import { openApiKeyStore } from '../storage/open-storage';
+import { openStorage } from '../storage/open-storage';
 import { CliContext } from './cli-context';
 import { CliUsageError } from './cli-io';
 
@@ -97,7 +97,7 @@ async function openKeys(context: CliContext, access: 'read-write' | 'read-only',
   context.opening(config, access);
   return context.open(async () => {
     // A write that only makes sense on existing keys must not create a store in a mistyped DATA_DIR.
-    if (options.mustExist) await openApiKeyStore(config, 'read-only').close();
+    if (options.mustExist) await (await openStorage(config, 'read-only', ['apiKeyStore'])).close();
     return createKeyAdministration(config, { access });
   });
 }

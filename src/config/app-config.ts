@@ -9,8 +9,14 @@ export const APP_CONFIG = Symbol('AppConfig');
 export interface AppConfig {
   port: number;
   dataDir: string;
-  eventStore: 'sqlite';
-  readModel: 'sqlite';
+  /** The event store's adapter (EVENT_STORE). */
+  eventStore: EventStoreKind;
+  /** The adapter of the read model, and of the data keys and API keys that live beside it (READ_MODEL). */
+  readModel: ReadModelKind;
+  /** PostgreSQL (DATABASE_URL), needed when either adapter is postgres. */
+  databaseUrl: string | null;
+  /** EventStoreDB (EVENTSTORE_CONNECTION_STRING), needed when EVENT_STORE=eventstoredb. */
+  eventStoreConnectionString: string | null;
   /** null: generate into (or read from) DATA_DIR/master.key. */
   masterKey: Buffer | null;
   bootstrapKey: string | null;
@@ -21,6 +27,11 @@ export interface AppConfig {
   projection: { batchSize: number; pollIntervalMs: number };
   logRequests: boolean;
 }
+
+export const EVENT_STORES = ['sqlite', 'postgres', 'eventstoredb'] as const;
+export type EventStoreKind = (typeof EVENT_STORES)[number];
+export const READ_MODELS = ['sqlite', 'postgres'] as const;
+export type ReadModelKind = (typeof READ_MODELS)[number];
 
 export class InvalidConfiguration extends Error {
   constructor(problems: string[]) {
@@ -35,10 +46,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number, got "${env.PORT}"`);
 
-  const eventStore = env.EVENT_STORE ?? 'sqlite';
-  if (eventStore !== 'sqlite') problems.push(`EVENT_STORE must be "sqlite" (the EventStoreDB adapter is not in this build), got "${eventStore}"`);
-  const readModel = env.READ_MODEL ?? 'sqlite';
-  if (readModel !== 'sqlite') problems.push(`READ_MODEL must be "sqlite" (the PostgreSQL adapter is not in this build), got "${readModel}"`);
+  const eventStore = (env.EVENT_STORE || 'sqlite') as EventStoreKind;
+  if (!EVENT_STORES.includes(eventStore)) problems.push(`EVENT_STORE must be one of ${EVENT_STORES.join(', ')}, got "${env.EVENT_STORE}"`);
+  const readModel = (env.READ_MODEL || 'sqlite') as ReadModelKind;
+  if (!READ_MODELS.includes(readModel)) problems.push(`READ_MODEL must be one of ${READ_MODELS.join(', ')}, got "${env.READ_MODEL}"`);
+  const databaseUrl = env.DATABASE_URL || null;
+  if ((eventStore === 'postgres' || readModel === 'postgres') && !databaseUrl) {
+    problems.push('DATABASE_URL is required with EVENT_STORE=postgres or READ_MODEL=postgres, e.g. postgres://user@host:5432/db');
+  } else if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// connection string');
+  }
+  const eventStoreConnectionString = env.EVENTSTORE_CONNECTION_STRING || null;
+  if (eventStore === 'eventstoredb' && !eventStoreConnectionString) {
+    problems.push('EVENTSTORE_CONNECTION_STRING is required with EVENT_STORE=eventstoredb, e.g. esdb://localhost:2113?tls=false');
+  }
 
   let masterKey: Buffer | null = null;
   if (env.ACCOUNTS_MASTER_KEY) {
@@ -58,8 +79,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     port,
     dataDir: resolve(env.DATA_DIR || './data'),
-    eventStore: 'sqlite',
-    readModel: 'sqlite',
+    eventStore,
+    readModel,
+    databaseUrl,
+    eventStoreConnectionString,
     masterKey,
     bootstrapKey,
     publicBaseUrl,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
-import { openDataKeyStore } from '../../src/storage/open-storage';
+import { loadConfig } from '../../src/config/app-config';
+import { openStorage } from '../../src/storage/open-storage';
 import { removeDir, tempDataDir } from '../support/app-harness';
 
 describe('PersonalDataCipher across processes', () => {
@@ -8,8 +9,8 @@ describe('PersonalDataCipher across processes', () => {
     const dir = tempDataDir();
     const masterKey = randomBytes(32);
     // Two "processes": separate connections to the same files, separate key caches.
-    const open = () => openDataKeyStore({ dataDir: dir, eventStore: 'sqlite', readModel: 'sqlite' }, 'read-write');
-    const [a, b] = [open(), open()];
+    const open = async () => (await openStorage(loadConfig({ DATA_DIR: dir }), 'read-write', ['dataKeys'])).dataKeys;
+    const [a, b] = [await open(), await open()];
     const [cipherA, cipherB] = [new PersonalDataCipher(masterKey, a), new PersonalDataCipher(masterKey, b)];
     try {
       const sealed = (await cipherA.seal('acc_1', { email: 'a@example.com' }, { createKey: true }))!;
