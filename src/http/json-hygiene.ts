@@ -4,6 +4,8 @@
 // or a string holding a lone UTF-16 surrogate makes some of them throw. So input first passes here,
 // and the validators only ever get the cleaned copy.
 
+import { childPath } from './json-pointer';
+
 /** C0 controls, DEL and C1 controls: never part of a name, an address or an identifier. */
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/u;
 /** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
@@ -25,32 +27,30 @@ const isInheritedName = (key: string) => key in Object.prototype;
 
 /**
  * A copy of `value` without the keys and strings that validators cannot be trusted with, and the
- * problem of each one left out, by slash-separated path. Recursive: jsonBody caps bodies at
+ * problem of each one left out, by its path (src/http/json-pointer.ts). Recursive: jsonBody caps bodies at
  * MAX_BODY_DEPTH levels, far below what could overflow the stack.
  */
 export function cleanJson(value: unknown): { clean: unknown; problems: HygieneProblem[] } {
   const problems: HygieneProblem[] = [];
-  const visit = (node: unknown, path: string): unknown => {
+  const visit = (node: unknown, path: string | null): unknown => {
     if (typeof node === 'string') {
       const kind = unsafeTextKind(node);
-      if (kind) problems.push({ path, kind });
+      if (kind) problems.push({ path: path ?? '', kind });
       return kind ? undefined : node;
     }
-    if (Array.isArray(node)) return node.map((child, i) => visit(child, join(path, String(i))));
+    if (Array.isArray(node)) return node.map((child, i) => visit(child, childPath(path, String(i))));
     if (typeof node !== 'object' || node === null) return node;
     const copy: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(node)) {
-      const childPath = join(path, key);
+      const memberPath = childPath(path, key);
       if (isInheritedName(key)) {
-        problems.push({ path: childPath, kind: 'inherited_key' });
+        problems.push({ path: memberPath, kind: 'inherited_key' });
         continue;
       }
-      const cleaned = visit(child, childPath);
+      const cleaned = visit(child, memberPath);
       if (cleaned !== undefined) copy[key] = cleaned;
     }
     return copy;
   };
-  return { clean: visit(value, ''), problems };
+  return { clean: visit(value, null), problems };
 }
-
-const join = (parent: string, key: string) => (parent ? `${parent}/${key}` : key);

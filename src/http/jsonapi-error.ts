@@ -72,7 +72,8 @@ export function problemsError(status: number, found: JsonApiErrorObject[]): Json
   ]);
 }
 
-export const attributePointer = (path: string) => `/data/attributes${path ? `/${path}` : ''}`;
+/** The pointer of an attribute path (src/http/json-pointer.ts): "" is the member named "", not the attributes object. */
+export const attributePointer = (path: string) => `/data/attributes/${path}`;
 
 /** Keys are written in one order by errorObject, so equal objects serialise equally. */
 function uniqueErrors(errors: JsonApiErrorObject[]): JsonApiErrorObject[] {

@@ -4,7 +4,7 @@ import { AccountRuleViolation, InvalidAttributes } from '../accounts/domain/erro
 import { ProjectionLagging } from '../accounts/projection/account-projection';
 import { invalidAttributes } from '../accounts/http/account-document';
 import { WrongExpectedRevision } from '../storage/event-store.port';
-import { JsonApiError } from './jsonapi-error';
+import { attributePointer, JsonApiError } from './jsonapi-error';
 
 /** HTTP status of each domain refusal; a code not listed here is a conflict with the account's state. */
 const RULE_STATUS: Record<string, number> = {
@@ -18,7 +18,7 @@ export function toJsonApiError(error: unknown): JsonApiError {
   if (error instanceof AccountRuleViolation) {
     const status = RULE_STATUS[error.code] ?? 409;
     return JsonApiError.of(status, error.code, error.message, {
-      ...(error.attributePath ? { source: { pointer: `/data/attributes/${error.attributePath}` } } : {}),
+      ...(error.attributePath ? { source: { pointer: attributePointer(error.attributePath) } } : {}),
       ...(error.meta ? { meta: error.meta } : {}),
     });
   }

@@ -199,6 +199,17 @@ describe('hostile input: the families that once produced a 500 or a wrong answer
     });
   });
 
+  describe('member names that need escaping in a JSON Pointer (RFC 6901)', () => {
+    it('points at a member named "", "a/b" or "~" exactly, escaping / as ~1 and ~ as ~0', async () => {
+      const body = '{"data":{"type":"account","attributes":{"entity_type":"person","":0,"a/b":1,"person":{"~":2}}}}';
+      const response = await refused(() => t.http().post(ACCOUNTS).set('X-Api-Key', t.key).set('Content-Type', 'application/json').send(body));
+      expect(response.status).toBe(422);
+      expect(response.body.errors.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual(
+        ['/data/attributes/', '/data/attributes/a~1b', '/data/attributes/person/~0'].sort(),
+      );
+    });
+  });
+
   describe('the list endpoint', () => {
     it('lists each problem once, however often a parameter is repeated (JSON:API error objects are unique)', async () => {
       const response = await t.http().get(`${ACCOUNTS}?page[size]=1&page[size]=2&page[size]=3&page[size]=4&bogus=1&bogus=2&bogus=3`).set('X-Api-Key', t.key).expect(400);

@@ -1,6 +1,8 @@
 // What makes an error detail one a person can act on: it names the place at fault in full and says
 // what is allowed, in the service's own words, never in class-validator's default ones.
 
+import { tokensOf } from '../../src/http/json-pointer';
+
 /** Distinctive parts of class-validator's default messages (and its default for nested and unknown values). */
 export const DEFAULT_PHRASES = [
   'should not be null or undefined',
@@ -29,10 +31,10 @@ export interface ErrorObject {
   source?: { pointer?: string; parameter?: string; header?: string };
 }
 
-/** `/data/attributes/person/name/first` → `person.name.first`; `/data/type` → `data.type`. */
+/** `/data/attributes/person/name/first` → `person.name.first`; `/data/type` → `data.type`; tokens unescaped (RFC 6901). */
 export function nameOfPointer(pointer: string): string {
   const path = pointer.startsWith('/data/attributes/') ? pointer.slice('/data/attributes/'.length) : pointer.slice(1);
-  return path.replace(/\//g, '.');
+  return tokensOf(path).join('.');
 }
 
 /** Why this error's detail would leave a person guessing, or null when it is fine. */

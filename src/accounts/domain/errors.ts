@@ -21,7 +21,7 @@ export class InvalidAttributes extends Error {
 }
 
 export interface AttributeProblem {
-  /** Slash-separated path below `/data/attributes`, e.g. `person/birth_date`. */
+  /** Path below `/data/attributes`: member names joined by "/", escaped as JSON Pointer tokens (RFC 6901), e.g. `person/birth_date`. */
   path: string;
   code: 'invalid_attribute' | 'unknown_attribute' | 'read_only_attribute' | 'missing_attribute';
   detail: string;

@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
 import { isJsonObject } from '../../kernel/json';
 import { cleanJson, HygieneProblem } from '../../http/json-hygiene';
+import { childPath, tokensOf } from '../../http/json-pointer';
 import { AttributeProblem } from '../domain/errors';
 import { entityTypeProblems } from '../domain/decide';
 import { AccountInput } from '../domain/shapes';
@@ -68,19 +69,19 @@ export function checkAttributes(dto: new () => object, raw: unknown): { attribut
   const flagged = new Set(hygiene.map((p) => p.path));
   const problems = [
     ...hygiene.map((p) => hygieneProblem(p, instance)),
-    ...errors.flatMap((error) => toProblems(error, '')).filter((p) => !flagged.has(p.path)),
+    ...errors.flatMap((error) => toProblems(error, null)).filter((p) => !flagged.has(p.path)),
   ];
   return { attributes, problems };
 }
 
 /** How a detail names an attribute: its full path, dotted, e.g. `person.name.first` or `identity_numbers.0.class`. */
-const attributeName = (path: string) => path.replace(/\//g, '.');
+const attributeName = (path: string) => tokensOf(path).join('.');
 
 function hygieneProblem({ path, kind }: HygieneProblem, instance: object): AttributeProblem {
   const name = attributeName(path);
   switch (kind) {
     case 'inherited_key':
-      return { path, code: 'unknown_attribute', detail: unknownAttributeDetail(path, objectAt(instance, path.split('/').slice(0, -1))) };
+      return { path, code: 'unknown_attribute', detail: unknownAttributeDetail(path, objectAt(instance, tokensOf(path).slice(0, -1))) };
     case 'control_character':
       return { path, code: 'invalid_attribute', detail: `${name} must not contain control characters (line breaks, tabs, NUL and the like)` };
     case 'lone_surrogate':
@@ -105,8 +106,8 @@ const PRECEDENCE = ['whitelistValidation', 'readOnly', 'isDefined', 'isArray', '
  * Each rule's message (account-attributes.dto.ts) says what is allowed; the detail puts the full
  * path in front of it, which only this walk down the errors knows.
  */
-function toProblems(error: ValidationError, parent: string, parentReported = false): AttributeProblem[] {
-  const path = parent ? `${parent}/${error.property}` : error.property;
+function toProblems(error: ValidationError, parent: string | null, parentReported = false): AttributeProblem[] {
+  const path = childPath(parent, error.property);
   const problems: AttributeProblem[] = [];
   const constraints = Object.entries(error.constraints ?? {});
   if (constraints.length) {
@@ -125,8 +126,8 @@ function toProblems(error: ValidationError, parent: string, parentReported = fal
 
 /** Names the unknown attribute and what its object may hold instead, as its DTO declares it. */
 function unknownAttributeDetail(path: string, parent: unknown): string {
-  const segments = path.split('/');
-  const where = segments.length > 1 ? attributeName(segments.slice(0, -1).join('/')) : 'data.attributes';
+  const segments = tokensOf(path);
+  const where = segments.length > 1 ? segments.slice(0, -1).join('.') : 'data.attributes';
   const allowed = typeof parent === 'object' && parent !== null ? writableNames(parent.constructor) : [];
   const instead = allowed.length ? `${where} may have only ${allowed.join(', ')}` : 'remove it';
   return `Unknown attribute "${attributeName(path)}": ${instead}`;
