@@ -12,7 +12,7 @@ import { LOCK_CLASS, LOCKS } from './advisory-locks';
  */
 export class PostgresProjectionLease implements ProjectionLease {
   private readonly loss = new AbortController();
-  readonly lost = this.loss.signal;
+  readonly lost: AbortSignal = this.loss.signal;
   private released = false;
   private readonly onBroken = () => this.loss.abort();
 

@@ -11,7 +11,7 @@ import { ProjectionLease } from '../../accounts/projection/account-read-model.po
  */
 export class SqliteProjectionLease implements ProjectionLease {
   /** A file lock is not lost while its process lives. */
-  readonly lost = new AbortController().signal;
+  readonly lost: AbortSignal = new AbortController().signal;
 
   private constructor(private readonly db: Database.Database) {}
 
