@@ -80,7 +80,12 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
     const projection = new AccountProjection(eventStore, storage.readModel, eventCodec, rowCodec, {
       ...config.projection,
       onRedacted: (accountId) => cipher.shred(accountId),
-      onError: (error) => logger?.event('error', 'projection batch failed; retrying', { error: error instanceof Error ? error.name : 'unknown' }),
+      onError: (error, during) =>
+        logger?.event('error', during === 'batch' ? 'projection batch failed; retrying' : 'projection lease attempt failed; retrying', {
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      // Which instance applies the projection, for operators (and the many-instances test).
+      onLease: (change) => logger?.event(change === 'lost' ? 'warn' : 'info', `projection lease ${change}`, { pid: process.pid }),
     });
     return {
       access,

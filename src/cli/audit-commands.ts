@@ -3,6 +3,7 @@ import { accountStream } from '../accounts/application/account-repository';
 import { accountEventResource } from '../accounts/audit/account-event.serializer';
 import { VerificationProblem } from '../accounts/audit/store-verifier';
 import { accountResource } from '../accounts/http/account.serializer';
+import { ProjectionBusy } from '../accounts/projection/read-model-rebuild';
 import { createServices, Services } from '../composition-root';
 import { ACCOUNT_ID_PATTERN } from '../kernel/ids';
 import { progressOf } from '../storage/event-store.port';
@@ -122,11 +123,16 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
 
   program
     .command('rebuild')
-    .description('rebuild the read models from the event store (stop the service first, or its reads wait until it is done)')
+    .description('rebuild the read models from the event store (stop the service first: it refuses while a service applies the projection)')
     .action(() =>
       withServices(context, 'read-write', async ({ rebuild }) => {
         const bar = progressBar(io, 'rebuild', 'positions');
-        const result = await rebuild.rebuild(({ position, head }) => bar.update(progressOf(position), progressOf(head))).finally(() => bar.stop());
+        const result = await rebuild
+          .rebuild(({ position, head }) => bar.update(progressOf(position), progressOf(head)))
+          .catch((error: unknown) => {
+            throw error instanceof ProjectionBusy ? new CliFailure(error.message) : error;
+          })
+          .finally(() => bar.stop());
         const rate = result.seconds > 0 ? Math.round(result.events / result.seconds) : result.events;
         io.out(`Rebuilt the read model from ${result.events} events in ${result.seconds.toFixed(2)} s: ${rate} events/s.`);
       }),

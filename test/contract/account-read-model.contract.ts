@@ -1,10 +1,25 @@
-import { AccountFilter, AccountReadModel, AccountRow, ListBound, ListRequest } from '../../src/accounts/projection/account-read-model.port';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AccountFilter, AccountReadModel, AccountRow, ListBound, ListRequest, ProjectionLease } from '../../src/accounts/projection/account-read-model.port';
 import { Position, START } from '../../src/storage/event-store.port';
+import type { StoreOpener } from '../support/event-store-process';
+import { holdLeaseInChild } from '../support/lease-holder-process';
 
 /** Opens instances of one read model (same files or same database), empty at the start of each test. */
 export interface AccountReadModelFixture {
   open(): Promise<AccountReadModel>;
+  /** How another process opens this same read model (test/support/lease-holder-process.ts). */
+  inChildProcess: StoreOpener;
   dispose(): Promise<void>;
+}
+
+/** Tries for the lease every 50 ms until `withinMs`; null if it never came. */
+export async function acquireWithin(readModel: AccountReadModel, withinMs: number): Promise<ProjectionLease | null> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const lease = await readModel.tryAcquireProjectionLease();
+    if (lease || Date.now() > deadline) return lease;
+    await sleep(50);
+  }
 }
 
 export const TENANT = { organization_id: 'acme', environment: 'staging' as const };
@@ -70,6 +85,53 @@ export function accountReadModelContract(name: string, makeFixture: () => Promis
       const winner = results[0] ? 'active' : 'suspended';
       expect((await other.get(TENANT, row(1).id))!.status).toBe(winner);
       expect(await other.checkpoint()).toBe(position(2));
+    });
+
+    describe('projection lease', () => {
+      const held: ProjectionLease[] = [];
+      const take = async (from: AccountReadModel) => {
+        const lease = await from.tryAcquireProjectionLease();
+        if (lease) held.push(lease);
+        return lease;
+      };
+      afterEach(async () => {
+        for (const lease of held.splice(0)) await lease.release();
+      });
+
+      it('is held by one instance at a time, and passes at once when released', async () => {
+        const other = await fixture.open();
+        const first = await take(readModel);
+        expect(first).not.toBeNull();
+        expect(await take(other)).toBeNull();
+        expect(await take(readModel)).toBeNull();
+        expect(first!.lost.aborted).toBe(false);
+
+        await first!.release();
+        const second = await take(other);
+        expect(second).not.toBeNull();
+        expect(await take(readModel)).toBeNull();
+      });
+
+      it('commits under a held lease, by compare-and-set as without one', async () => {
+        const lease = (await take(readModel))!;
+        expect(await readModel.commit([row(1)], START, position(1), lease)).toBe(true);
+        expect(await readModel.commit([row(1, { status: 'active', revision: 1n })], START, position(2), lease)).toBe(false);
+        expect(await readModel.getMany([row(1).id])).toEqual([row(1)]);
+        expect(await readModel.checkpoint()).toBe(position(1));
+      });
+
+      it('passes to another process within seconds when its holder is killed with SIGKILL', async () => {
+        const holder = await holdLeaseInChild(fixture.inChildProcess);
+        try {
+          expect(await take(readModel)).toBeNull();
+          await holder.kill();
+          const lease = await acquireWithin(readModel, 3000);
+          if (lease) held.push(lease);
+          expect(lease).not.toBeNull();
+        } finally {
+          await holder.kill();
+        }
+      });
     });
 
     it('reads a row back exactly as written, only within its tenant', async () => {

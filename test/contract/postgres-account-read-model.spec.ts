@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { Pool } from 'pg';
-import { AccountFilter, ListBound } from '../../src/accounts/projection/account-read-model.port';
+import { AccountFilter, ListBound, ProjectionLeaseLost } from '../../src/accounts/projection/account-read-model.port';
 import { START } from '../../src/storage/event-store.port';
+import { LOCK_CLASS, LOCKS } from '../../src/storage/postgres/advisory-locks';
 import { listQuery, PostgresAccountReadModel } from '../../src/storage/postgres/postgres-account-read-model';
 import { describePostgres, migratedPool } from '../support/postgres';
-import { accountReadModelContract, position, row } from './account-read-model.contract';
+import { accountReadModelContract, acquireWithin, position, row, TENANT } from './account-read-model.contract';
 
 describePostgres('PostgreSQL account read model', (database) => {
   accountReadModelContract('PostgreSQL', async () => {
@@ -17,10 +19,61 @@ describePostgres('PostgreSQL account read model', (database) => {
     await (await open()).query('TRUNCATE accounts, projection_checkpoints');
     return {
       open: async () => new PostgresAccountReadModel(await open()),
+      inChildProcess: { module: join(__dirname, '../support/postgres.ts'), factory: 'openPostgresAccountReadModel', argument: database.url },
       dispose: async () => {
         await Promise.all(pools.map((pool) => pool.end()));
       },
     };
+  });
+
+  describe('projection lease: a session-level advisory lock', () => {
+    const pools: Pool[] = [];
+    const newPool = async () => {
+      const pool = await migratedPool(database.url, 3);
+      pools.push(pool);
+      return pool;
+    };
+    /** A read model on a pool of its own: one service instance's. */
+    const instance = async () => new PostgresAccountReadModel(await newPool());
+    /** Not an instance: how the test looks at and acts on the server. */
+    let admin: Pool;
+    beforeEach(async () => {
+      admin = await newPool();
+      await admin.query('TRUNCATE accounts, projection_checkpoints');
+    });
+    afterEach(async () => {
+      await Promise.all(pools.splice(0).map((pool) => pool.end()));
+    });
+
+    /** The backend (pid) of the session holding the lease, as the server sees it. */
+    const holderPids = async () =>
+      (await admin.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND granted", [LOCK_CLASS, LOCKS.accountsProjection]))
+        .rows.map((r) => r.pid);
+
+    it('is lost with its session: the holder can no longer commit, and the next instance takes it within seconds', async () => {
+      const [first, second] = [await instance(), await instance()];
+      const lease = (await first.tryAcquireProjectionLease())!;
+      expect(lease).not.toBeNull();
+      expect(await second.tryAcquireProjectionLease()).toBeNull();
+      expect(await first.commit([row(1)], START, position(1), lease)).toBe(true);
+
+      // The session ends under the holder (a network cut, an operator, the server restarting).
+      const [pid] = await holderPids();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      // At once, before the holder may have heard of it: its next batch must not land.
+      await expect(first.commit([row(1, { status: 'active', revision: 1n })], position(1), position(2), lease)).rejects.toThrow();
+      const next = await acquireWithin(second, 3000);
+      expect(next).not.toBeNull();
+      expect(lease.lost.aborted).toBe(true);
+      await expect(first.commit([row(1, { status: 'suspended', revision: 1n })], position(1), position(2), lease)).rejects.toThrow(ProjectionLeaseLost);
+
+      expect(await second.checkpoint()).toBe(position(1));
+      expect((await second.get(TENANT, row(1).id))!.status).toBe('pending');
+      expect(await second.commit([row(1, { status: 'active', revision: 1n })], position(1), position(2), next!)).toBe(true);
+      await lease.release();
+      await next!.release();
+      expect(await holderPids()).toEqual([]);
+    });
   });
 
   describe('list query plans', () => {

@@ -7,12 +7,14 @@ import { accountReadModelContract } from './account-read-model.contract';
 accountReadModelContract('SQLite', async () => {
   const dir = tempDataDir();
   const opened: SqliteDatabase[] = [];
+  const file = join(dir, 'state.sqlite');
   return {
     open: async () => {
-      const db = openSqlite(join(dir, 'state.sqlite'), { durable: true });
+      const db = openSqlite(file, { durable: true });
       opened.push(db);
       return new SqliteAccountReadModel(db);
     },
+    inChildProcess: { module: join(__dirname, '../support/sqlite.ts'), factory: 'openSqliteAccountReadModel', argument: file },
     dispose: async () => {
       for (const db of opened) db.close();
       removeDir(dir);

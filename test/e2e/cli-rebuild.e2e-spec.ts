@@ -124,6 +124,25 @@ describe('CLI rebuild', () => {
     }
   });
 
+  it('refuses to run while a service applies the projection, and leaves its read model alone', async () => {
+    const t = await startApp();
+    try {
+      const { id } = (await t.create({ entity_type: 'person', external_id: 'kept' }).expect(201)).body.data;
+      const lines: string[] = [];
+      expect(await runCli(['rebuild'], { DATA_DIR: t.dataDir }, (line) => lines.push(line))).toBe(1);
+      expect(lines.at(-1)).toBe('error: another process is applying the projection (a running service holds its lease): stop it, then rebuild');
+      const rows = await readModelRows(t.dataDir);
+      expect(rows.rows.map((r) => r.account.id)).toEqual([id]);
+      await t.get(id).expect(200);
+    } finally {
+      await t.close();
+    }
+    const lines: string[] = [];
+    expect(await runCli(['rebuild'], { DATA_DIR: t.dataDir }, (line) => lines.push(line))).toBe(0);
+    expect(lines.at(-1)).toMatch(/^Rebuilt the read model from \d+ events/);
+    removeDir(t.dataDir);
+  });
+
   it('refuses a DATA_DIR without an event store instead of creating one', async () => {
     const parent = tempDataDir();
     const nowhere = join(parent, 'missing');

@@ -4,8 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
+import { AccountReadModel } from '../../src/accounts/projection/account-read-model.port';
 import { EventStore } from '../../src/storage/event-store.port';
 import { migrate } from '../../src/storage/postgres/migrations';
+import { PostgresAccountReadModel } from '../../src/storage/postgres/postgres-account-read-model';
 import { PostgresEventStore } from '../../src/storage/postgres/postgres-event-store';
 import { createPostgresPool, describeDatabaseUrl } from '../../src/storage/postgres/postgres-pool';
 
@@ -144,4 +146,9 @@ class PostgresEventStoreOnOwnPool extends PostgresEventStore {
 
 export async function openPostgresEventStore(url: string): Promise<EventStore> {
   return new PostgresEventStoreOnOwnPool(await migratedPool(url));
+}
+
+/** A read model on a pool of its own: another instance's, for a child process (lease-holder-process.ts). */
+export async function openPostgresAccountReadModel(url: string): Promise<AccountReadModel> {
+  return new PostgresAccountReadModel(await migratedPool(url, 2));
 }

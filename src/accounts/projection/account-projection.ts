@@ -1,18 +1,24 @@
 import { EventEmitter, once } from 'node:events';
-import { AllSubscription, EventStore, LogChunk, Position, RecordedEvent } from '../../storage/event-store.port';
+import { EventStore, LogChunk, Position, RecordedEvent } from '../../storage/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../application/account-repository';
 import { AccountEventCodec } from '../application/account-event-codec';
 import { Account } from '../domain/account';
 import { evolve } from '../domain/evolve';
 import { ACCOUNT_REDACTED } from '../domain/events';
-import { AccountReadModel, AccountRow } from './account-read-model.port';
+import { Alarm } from '../../storage/subscription-support';
+import { AccountReadModel, AccountRow, ProjectionLease, ProjectionLeaseLost } from './account-read-model.port';
 import { AccountRowCodec } from './account-row-codec';
 
 export interface ProjectionOptions {
   batchSize: number;
   /** How often a store that cannot push looks for events written by other processes. */
   pollIntervalMs: number;
-  onError?: (error: unknown) => void;
+  /** How often a process that does not hold the projection lease tries to take it (1 s by default). */
+  leaseRetryMs?: number;
+  /** A batch that failed (it is tried again), or an attempt to take the lease that failed (likewise). */
+  onError?: (error: unknown, during: 'batch' | 'lease') => void;
+  /** This process took the lease and applies the projection from now on; or stopped: it gave the lease up, or lost it. */
+  onLease?: (change: 'acquired' | 'released' | 'lost') => void;
   /**
    * Called for each account.redacted applied. The redact handler destroys the data key right after
    * storing the event; this finishes the job if that process died in between (it is idempotent).
@@ -28,20 +34,36 @@ export class ProjectionLagging extends Error {
   }
 }
 
+const DEFAULT_LEASE_RETRY_MS = 1000;
+/** How often a waiting read looks at the shared checkpoint when no batch applied here tells it sooner. */
+const CHECKPOINT_TICK_MS = 25;
+/** The runner's sleep while it holds the lease: anything that matters wakes it sooner. */
+const IDLE_MS = 60_000;
+
 /**
  * A catch-up subscriber of the global log that keeps the account read model. Each batch of rows is
  * written in the same transaction as the checkpoint that follows it, and an event at or below a
  * row's revision is skipped: a restart at any moment neither loses nor double-applies an event.
  * Rows are the fold of the domain's own `evolve`, so the read model cannot disagree with a replay.
+ *
+ * Of all the processes sharing the read model, only the one holding its projection lease applies
+ * events; the others' reads wait on the shared checkpoint, and they try for the lease every
+ * `leaseRetryMs`, so one of them takes over when the holder stops or dies.
  */
 export class AccountProjection {
   private readonly advanced = new EventEmitter();
-  private subscription: AllSubscription | null = null;
-  private stopping: Promise<void> = Promise.resolve();
+  /** Wakes the runner: it is no longer needed, or its lease was lost. */
+  private readonly nudge = new Alarm();
+  /** The loop that takes the lease and applies events while it holds it; null when not needed. */
+  private runner: Promise<void> | null = null;
   /** start() was called, and stop() not since. */
   private following = false;
-  /** waitFor calls in progress: they keep a subscription running while the projection is stopped. */
+  /** waitFor calls in progress: they keep the runner going while the projection is stopped. */
   private waiting = 0;
+  /** A lease the caller holds (a rebuild's): the runner uses it instead of taking one, and leaves it held. */
+  private lent: ProjectionLease | null = null;
+  /** One read of the checkpoint, shared by every waiter of the moment. */
+  private observation: Promise<Position> | null = null;
   /** A catchUp's listener, told of each batch it applies (a rebuild's progress). */
   private onBatch: ((batch: { position: Position; events: number }) => void) | null = null;
 
@@ -55,33 +77,39 @@ export class AccountProjection {
     this.advanced.setMaxListeners(0);
   }
 
-  /** Follows the store in the background, through its subscription to the account streams. */
+  /** Follows the store in the background: applies its events whenever this process holds the lease. */
   start(): void {
     this.following = true;
-    void this.subscribeWhileNeeded();
+    void this.settle();
   }
 
-  /** Ends the background following. waitFor still catches up on demand, so requests in flight while the app drains are answered. */
+  /**
+   * Ends the background following and gives the lease up once no read waits. Reads in flight while
+   * the app drains are still answered: they keep it, or wait for whichever process holds it.
+   */
   async stop(): Promise<void> {
     this.following = false;
-    await this.subscribeWhileNeeded();
+    await this.settle();
   }
 
-  /** Resolves once the read model has applied every event up to `position`. */
+  /**
+   * Resolves once the read model has applied every event up to `position`, whoever applies them:
+   * this process if it holds (or can take) the lease, else the one that holds it. A pure wait on the
+   * shared checkpoint otherwise, never a second applier.
+   */
   async waitFor(position: Position, timeoutMs = 10_000): Promise<void> {
     if ((await this.readModel.checkpoint()) >= position) return;
     const deadline = Date.now() + timeoutMs;
     this.waiting += 1;
     try {
-      await this.subscribeWhileNeeded();
-      while ((await this.readModel.checkpoint()) < position) {
+      void this.settle();
+      while ((await this.observeCheckpoint()) < position) {
+        if (this.lent?.lost.aborted) throw new ProjectionLeaseLost();
         if (Date.now() > deadline) throw new ProjectionLagging(position);
-        const tick = AbortSignal.timeout(25);
-        await once(this.advanced, 'advanced', { signal: tick }).catch(() => undefined);
       }
     } finally {
       this.waiting -= 1;
-      await this.subscribeWhileNeeded();
+      await this.settle();
     }
   }
 
@@ -95,52 +123,130 @@ export class AccountProjection {
     await this.waitFor(await this.store.headPosition([ACCOUNT_STREAM_PREFIX]), timeoutMs);
   }
 
-  /** Applies everything the store holds, then returns (a rebuild in its own process); `onBatch` hears of each batch applied. */
-  async catchUp(options: { onBatch?: (batch: { position: Position; events: number }) => void } = {}): Promise<void> {
+  /**
+   * Applies everything the store holds, then returns (a rebuild in its own process); `onBatch` hears
+   * of each batch applied. Under `lease`, which the caller holds and keeps, it applies with that one
+   * and fails if it is lost; otherwise it waits until it can take the lease, or another holder is done.
+   */
+  async catchUp(options: { onBatch?: (batch: { position: Position; events: number }) => void; lease?: ProjectionLease } = {}): Promise<void> {
+    // A lent lease is only lent to a projection that is not running: the lender releases it afterwards.
+    if (options.lease && this.runner) throw new Error('catchUp under a lease needs the projection stopped');
     this.onBatch = options.onBatch ?? null;
+    this.lent = options.lease ?? null;
     try {
       await this.waitForHead(Infinity);
     } finally {
       this.onBatch = null;
+      this.lent = null;
     }
   }
 
-  /** Runs the subscription while the projection follows or someone waits, and stops it otherwise. */
-  private async subscribeWhileNeeded(): Promise<void> {
-    const needed = this.following || this.waiting > 0;
-    if (needed && !this.subscription) {
-      this.subscription = this.store.subscribeToAll(
-        {
-          from: () => this.readModel.checkpoint(),
-          streamPrefixes: [ACCOUNT_STREAM_PREFIX],
-          maxBatchSize: this.options.batchSize,
-          pollIntervalMs: this.options.pollIntervalMs,
-        },
-        {
-          handle: (chunk) => this.apply(chunk),
-          // The subscription resubscribes from the checkpoint, which has not moved past what failed.
-          onError: (error) => this.options.onError?.(error),
-        },
-      );
-    } else if (!needed && this.subscription) {
-      this.stopping = this.subscription.stop();
-      this.subscription = null;
+  private needed(): boolean {
+    return this.following || this.waiting > 0;
+  }
+
+  /** Starts the runner when it is needed; otherwise tells it to end, and resolves once it has. */
+  private settle(): Promise<void> {
+    if (this.needed()) {
+      if (!this.runner) {
+        const runner = this.run();
+        this.runner = runner;
+        // Needed again while it was ending: start another.
+        void runner.finally(() => {
+          if (this.runner === runner) this.runner = null;
+          if (this.needed()) void this.settle();
+        });
+      }
+      return Promise.resolve();
     }
-    // Whoever asked for the stop, every caller that no longer needs it waits until it is over.
-    if (!needed) await this.stopping;
+    this.nudge.wake();
+    return this.runner ?? Promise.resolve();
+  }
+
+  /** While needed: takes the lease (or tries again every leaseRetryMs), and applies events while it holds it. */
+  private async run(): Promise<void> {
+    while (this.needed()) {
+      const held = await this.takeLease();
+      try {
+        if (held) await this.applyWhileHeld(held.lease, held.own);
+      } catch (error) {
+        // Stopping the subscription failed: the lease is given up all the same; report, and go on.
+        this.options.onError?.(error, 'lease');
+      }
+      if (!held) await this.nudge.wait(this.options.leaseRetryMs ?? DEFAULT_LEASE_RETRY_MS);
+    }
+  }
+
+  private async takeLease(): Promise<{ lease: ProjectionLease; own: boolean } | null> {
+    if (this.lent) return this.lent.lost.aborted ? null : { lease: this.lent, own: false };
+    try {
+      const lease = await this.readModel.tryAcquireProjectionLease();
+      return lease && { lease, own: true };
+    } catch (error) {
+      this.options.onError?.(error, 'lease');
+      return null;
+    }
+  }
+
+  /** Runs the subscription until the projection is no longer needed or the lease is lost; then gives up a lease of its own. */
+  private async applyWhileHeld(lease: ProjectionLease, own: boolean): Promise<void> {
+    if (own) this.options.onLease?.('acquired');
+    const subscription = this.store.subscribeToAll(
+      {
+        from: () => this.readModel.checkpoint(),
+        streamPrefixes: [ACCOUNT_STREAM_PREFIX],
+        maxBatchSize: this.options.batchSize,
+        pollIntervalMs: this.options.pollIntervalMs,
+      },
+      {
+        handle: (chunk) => this.apply(chunk, lease),
+        // The subscription resubscribes from the checkpoint, which has not moved past what failed.
+        // A lost lease is not a failure to report: the runner stops the subscription.
+        onError: (error) => lease.lost.aborted || this.options.onError?.(error, 'batch'),
+      },
+    );
+    const wake = () => this.nudge.wake();
+    lease.lost.addEventListener('abort', wake);
+    try {
+      while (this.needed() && !lease.lost.aborted) await this.nudge.wait(IDLE_MS);
+    } finally {
+      lease.lost.removeEventListener('abort', wake);
+      try {
+        await subscription.stop();
+      } finally {
+        if (own) {
+          const lost = lease.lost.aborted;
+          await lease.release().catch((error: unknown) => this.options.onError?.(error, 'lease'));
+          this.options.onLease?.(lost ? 'lost' : 'released');
+        }
+      }
+    }
+  }
+
+  /** The checkpoint once a batch applied here or CHECKPOINT_TICK_MS says it may have moved: one read for every waiter of that moment. */
+  private observeCheckpoint(): Promise<Position> {
+    this.observation ??= (async () => {
+      try {
+        await once(this.advanced, 'advanced', { signal: AbortSignal.timeout(CHECKPOINT_TICK_MS) }).catch(() => undefined);
+        return await this.readModel.checkpoint();
+      } finally {
+        this.observation = null;
+      }
+    })();
+    return this.observation;
   }
 
   /**
-   * Applies a chunk from the stored checkpoint on. Another process sharing the read model may have
-   * moved the checkpoint (into or past this chunk) since: then only what lies beyond it is applied,
-   * and a lost compare-and-set means looking again.
+   * Applies a chunk from the stored checkpoint on. The checkpoint may have moved into or past this
+   * chunk since (a previous holder's last batch): then only what lies beyond it is applied, and a
+   * lost compare-and-set means looking again.
    */
-  private async apply({ events, position }: LogChunk): Promise<void> {
+  private async apply({ events, position }: LogChunk, lease: ProjectionLease): Promise<void> {
     for (;;) {
       const from = await this.readModel.checkpoint();
       if (position <= from) return;
       const beyond = events.filter((event) => event.position > from);
-      if (await this.applyBatch(from, beyond, position)) {
+      if (await this.applyBatch(from, beyond, position, lease)) {
         this.onBatch?.({ position, events: beyond.length });
         break;
       }
@@ -149,7 +255,7 @@ export class AccountProjection {
   }
 
   /** Writes the rows the events change and moves the checkpoint from `from` to `to`; false if another process moved it first. */
-  private async applyBatch(from: Position, accountEvents: RecordedEvent[], to: Position): Promise<boolean> {
+  private async applyBatch(from: Position, accountEvents: RecordedEvent[], to: Position, lease: ProjectionLease): Promise<boolean> {
     const ids = [...new Set(accountEvents.map(accountIdOf))];
     const current = new Map<string, { account: Account | null; revision: bigint }>();
     for (const row of await this.readModel.getMany(ids)) current.set(row.id, { account: await this.rows.toAccount(row), revision: row.revision });
@@ -171,7 +277,7 @@ export class AccountProjection {
       const { account, revision } = current.get(id)!;
       if (account) rows.push(await this.rows.toRow(account, revision));
     }
-    return this.readModel.commit(rows, from, to);
+    return this.readModel.commit(rows, from, to, lease);
   }
 }
 

@@ -44,6 +44,26 @@ export interface ListPage {
   older: ListBound | null;
 }
 
+/**
+ * The right to apply the projection, held by one process at a time among all that share the read
+ * model: every instance reads from the read model, exactly one writes to it. It passes to another
+ * process when released, or when its holder dies.
+ */
+export interface ProjectionLease {
+  /** Aborted when the lease is lost without release() (the connection that held it broke): its holder must stop applying. */
+  readonly lost: AbortSignal;
+  /** Gives the lease up; another process may take it at once. */
+  release(): Promise<void>;
+}
+
+/** A commit under a lease that is no longer held: nothing was written. */
+export class ProjectionLeaseLost extends Error {
+  constructor() {
+    super('The projection lease was lost: another process may be applying the projection now');
+    this.name = 'ProjectionLeaseLost';
+  }
+}
+
 export abstract class AccountReadModel {
   /** The global position of the last event applied (START before the first). */
   abstract checkpoint(): Promise<Position>;
@@ -54,8 +74,12 @@ export abstract class AccountReadModel {
   /**
    * Writes the rows and moves the checkpoint from `from` to `to` in one transaction. Returns false,
    * writing nothing, when the checkpoint is no longer `from` (another process applied the batch).
+   * Under a `lease` (this read model's), it commits only while the lease is held, and otherwise
+   * throws ProjectionLeaseLost: a holder that lost its lease cannot write after the next one started.
    */
-  abstract commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean>;
+  abstract commit(rows: AccountRow[], from: Position, to: Position, lease?: ProjectionLease): Promise<boolean>;
+  /** The projection lease if no process holds it, else null. Never waits for it. */
+  abstract tryAcquireProjectionLease(): Promise<ProjectionLease | null>;
   /** Up to `limit` account ids after `after` (exclusive), in id order: for checks that walk every row. */
   abstract ids(after: string | null, limit: number): Promise<string[]>;
   /** Removes every row and the checkpoint in one transaction, so the projection starts over from the first event. */

@@ -1,6 +1,7 @@
-// Transaction-level advisory locks (pg_advisory_xact_lock(class, object)): released by COMMIT or
-// ROLLBACK, so a crashed client never leaves one behind. Advisory locks are per database; the class
-// keeps this service's locks apart from any other application's in the same database.
+// Advisory locks (class, object). Transaction-level ones (pg_advisory_xact_lock) are released by
+// COMMIT or ROLLBACK; the session-level one (the projection lease) by its connection's end. Either
+// way a crashed client never leaves one behind. Advisory locks are per database; the class keeps
+// this service's locks apart from any other application's in the same database.
 
 export const LOCK_CLASS = 0x1dac;
 
@@ -9,4 +10,6 @@ export const LOCKS = {
   migrations: 1,
   /** Held by every event-store append until it commits: see PostgresEventStore. */
   appends: 2,
+  /** Held, session-level, by the one instance that applies the accounts projection: see PostgresProjectionLease. */
+  accountsProjection: 3,
 } as const;

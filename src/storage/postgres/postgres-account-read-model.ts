@@ -6,10 +6,13 @@ import {
   ListBound,
   ListPage,
   ListRequest,
+  ProjectionLease,
+  ProjectionLeaseLost,
 } from '../../accounts/projection/account-read-model.port';
 import { Tenant } from '../../kernel/tenant';
 import { Position, START } from '../event-store.port';
-import { inTransaction } from './postgres-pool';
+import { inTransaction, inTransactionOn } from './postgres-pool';
+import { PostgresProjectionLease } from './postgres-projection-lease';
 
 const PROJECTION = 'accounts';
 const FILTER_COLUMNS = ['external_id', 'status', 'entity_type'] as const;
@@ -124,21 +127,35 @@ export class PostgresAccountReadModel extends AccountReadModel {
     return inTransaction(this.pool, (client) => readPage(client, tenant, filter, request), { isolation: 'REPEATABLE READ', readOnly: true });
   }
 
-  async commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean> {
-    return inTransaction(this.pool, async (client) => {
-      // Compare-and-set: the row lock makes a second committer from the same `from` wait, then see
-      // the moved checkpoint and match nothing.
-      const moved = await client.query('UPDATE projection_checkpoints SET position = $3 WHERE projection = $1 AND position = $2', [PROJECTION, from, to]);
-      if (moved.rowCount === 0) {
-        if (from !== START) return false;
-        const first = await client.query('INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) ON CONFLICT DO NOTHING', [PROJECTION, to]);
-        if (first.rowCount === 0) return false;
-      }
-      // One row per account: a statement's ON CONFLICT cannot update the same row twice.
-      const latest = [...new Map(rows.map((row) => [row.id, row])).values()];
-      for (let i = 0; i < latest.length; i += ROWS_PER_STATEMENT) await upsert(client, latest.slice(i, i + ROWS_PER_STATEMENT));
-      return true;
-    });
+  /**
+   * Under a lease, on the lease's own session: the commit can only succeed while that session, and
+   * so the advisory lock, is alive. A holder that lost its lease cannot write once another holds it.
+   */
+  async commit(rows: AccountRow[], from: Position, to: Position, lease?: ProjectionLease): Promise<boolean> {
+    const write = (client: PoolClient) => this.commitOn(client, rows, from, to);
+    if (!lease) return inTransaction(this.pool, write);
+    if (!(lease instanceof PostgresProjectionLease)) throw new TypeError('A PostgreSQL read model commits only under its own projection lease');
+    if (lease.lost.aborted) throw new ProjectionLeaseLost();
+    return inTransactionOn(lease.client, write, { onBroken: () => lease.markLost() });
+  }
+
+  async tryAcquireProjectionLease(): Promise<ProjectionLease | null> {
+    return PostgresProjectionLease.tryAcquire(this.pool);
+  }
+
+  private async commitOn(client: PoolClient, rows: AccountRow[], from: Position, to: Position): Promise<boolean> {
+    // Compare-and-set: the row lock makes a second committer from the same `from` wait, then see
+    // the moved checkpoint and match nothing.
+    const moved = await client.query('UPDATE projection_checkpoints SET position = $3 WHERE projection = $1 AND position = $2', [PROJECTION, from, to]);
+    if (moved.rowCount === 0) {
+      if (from !== START) return false;
+      const first = await client.query('INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) ON CONFLICT DO NOTHING', [PROJECTION, to]);
+      if (first.rowCount === 0) return false;
+    }
+    // One row per account: a statement's ON CONFLICT cannot update the same row twice.
+    const latest = [...new Map(rows.map((row) => [row.id, row])).values()];
+    for (let i = 0; i < latest.length; i += ROWS_PER_STATEMENT) await upsert(client, latest.slice(i, i + ROWS_PER_STATEMENT));
+    return true;
   }
 }
 

@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { DatabaseError, Pool } from 'pg';
 import {
+  AllSubscription,
+  AllSubscriptionConsumer,
+  AllSubscriptionOptions,
   ANY,
   AppendResult,
   EventStore,
@@ -12,7 +15,9 @@ import {
   START,
   WrongExpectedRevision,
 } from '../event-store.port';
+import { pollingSubscription } from '../polling-subscription';
 import { LOCK_CLASS, LOCKS } from './advisory-locks';
+import { APPENDED_CHANNEL, listenForAppends } from './append-notifications';
 import { inTransaction } from './postgres-pool';
 
 interface EventRow {
@@ -85,6 +90,8 @@ export class PostgresEventStore extends EventStore {
           throw new WrongExpectedRevision(stream, expected, actual);
         });
       const last = inserted.rows.map((row) => BigInt(row.position)).reduce((a, b) => (a > b ? a : b));
+      // Delivered at commit, to other instances' subscriptions (listenForAppends).
+      await client.query('SELECT pg_notify($1, $2)', [APPENDED_CHANNEL, toPosition(last)]);
       return { nextExpectedRevision: first + BigInt(events.length - 1), position: toPosition(last) };
     });
     this.appended.emit('appended', result.position);
@@ -112,6 +119,19 @@ export class PostgresEventStore extends EventStore {
   onAppended(listener: (position: Position) => void): () => void {
     this.appended.on('appended', listener);
     return () => this.appended.off('appended', listener);
+  }
+
+  /** Polls, woken by this instance's appends and by every other instance's, which they NOTIFY. */
+  override subscribeToAll(options: AllSubscriptionOptions, consumer: AllSubscriptionConsumer): AllSubscription {
+    const wakeUps = (wake: (position: Position) => void) => {
+      this.appended.on('appended', wake);
+      const notifications = listenForAppends(this.pool, wake);
+      return () => {
+        this.appended.off('appended', wake);
+        notifications.stop();
+      };
+    };
+    return pollingSubscription({ readAll: (after, maxCount) => this.readAll(after, maxCount), wakeUps }, options, consumer);
   }
 
   /** Ends the listeners only: the pool belongs to whoever made it (PostgresStorage). */

@@ -52,17 +52,26 @@ export async function inTransaction<T>(
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query(`BEGIN ISOLATION LEVEL ${options.isolation ?? 'READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`);
-    try {
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
-    }
+    return await inTransactionOn(client, work, { ...options, onBroken: (error) => (broken = error) });
   } finally {
     // A connection whose rollback failed is in an unknown state: the pool closes it instead of reusing it.
     client.release(broken);
+  }
+}
+
+/** The same on a connection the caller holds; `onBroken` hears of a rollback that failed (the connection is then unusable). */
+export async function inTransactionOn<T>(
+  client: PoolClient,
+  work: (client: PoolClient) => Promise<T>,
+  options: { isolation?: Isolation; readOnly?: boolean; onBroken?: (error: Error) => void } = {},
+): Promise<T> {
+  await client.query(`BEGIN ISOLATION LEVEL ${options.isolation ?? 'READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`);
+  try {
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => options.onBroken?.(rollbackError));
+    throw error;
   }
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { dirname, join } from 'node:path';
 import { Tenant } from '../../kernel/tenant';
 import {
   AccountFilter,
@@ -7,12 +8,16 @@ import {
   ListBound,
   ListPage,
   ListRequest,
+  ProjectionLease,
 } from '../../accounts/projection/account-read-model.port';
 import { Position, START } from '../event-store.port';
 import { SqliteDatabase } from './sqlite-database';
 import { toPosition } from './sqlite-event-store';
+import { SqliteProjectionLease } from './sqlite-projection-lease';
 
 const PROJECTION = 'accounts';
+/** Beside the read model's file (in DATA_DIR): see SqliteProjectionLease. */
+export const PROJECTION_LOCK_FILE = 'projection.lock';
 
 // One index per combination of list filters: the tenant and the filters' columns by equality, then
 // the list's order (created_at, id). A page is then one seek and `size` steps, and a lookup by
@@ -185,8 +190,14 @@ export class SqliteAccountReadModel extends AccountReadModel {
     return statement;
   }
 
+  /** A file lock cannot be lost while its process lives, so any lease of this read model still holds. */
   async commit(rows: AccountRow[], from: Position, to: Position): Promise<boolean> {
     return this.commitTransaction.immediate(rows, from, to);
+  }
+
+  async tryAcquireProjectionLease(): Promise<ProjectionLease | null> {
+    if (this.db.memory || this.db.readonly) throw new Error('Only a read model in a file opened read-write can be projected into');
+    return SqliteProjectionLease.tryAcquire(join(dirname(this.db.name), PROJECTION_LOCK_FILE));
   }
 
   async ids(after: string | null, limit: number): Promise<string[]> {
