@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { AppConfig } from '../config/app-config';
-import { generateMasterKeyFile, MASTER_KEY_FILE, parseMasterKey, readMasterKeyFile, replaceMasterKeyFile } from '../crypto/master-key';
+import { generateMasterKeyFile, MASTER_KEY_FILE, MasterKeyMismatch, parseMasterKey, readMasterKeyFile, replaceMasterKeyFile } from '../crypto/master-key';
 import { MasterKeyRotationError, RotationReport, rotateMasterKey } from '../crypto/master-key-rotation';
 import { openStorage } from '../storage/open-storage';
 import { CliContext } from './cli-context';
@@ -47,7 +47,7 @@ export function registerRotateMasterCommand(keys: Command, context: CliContext):
       try {
         report = await rotateMasterKey(storage.dataKeys, oldKey, newKey, { onProgress: ({ examined, total }) => bar.update(examined, Math.max(total, examined)) });
       } catch (error) {
-        if (error instanceof MasterKeyRotationError) throw new CliFailure(error.message);
+        if (error instanceof MasterKeyRotationError || error instanceof MasterKeyMismatch) throw new CliFailure(error.message);
         throw error;
       } finally {
         bar.stop();

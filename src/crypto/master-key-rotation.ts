@@ -50,9 +50,10 @@ const rotationMark = (from: string, to: string) => `${ROTATION_MARK}${from}:${to
  * Resumable: the store's master-key check value first becomes a rotation mark naming both keys,
  * then every key is re-wrapped by compare-and-set (a page of keys per transaction), and only then
  * does the check value become the new key's. Each key is at every moment under exactly one of the
- * two master keys, and which one is told by trying to unwrap it (GCM authenticates). A run that is interrupted leaves the mark, under
- * which the service refuses to start with either key (verifyMasterKey); running it again with the
- * same two keys skips the keys already moved and finishes. Run with every service instance stopped:
+ * two master keys, and which one is told by trying to unwrap it (GCM authenticates). A run that is
+ * interrupted leaves the mark, under which the service refuses to start with either key
+ * (verifyMasterKey); running it again with the same two keys skips the keys already moved and
+ * finishes. Run with every service instance stopped:
  * an instance still running holds the old key and cannot read keys already moved. A run after the
  * rotation finished moves any key still found under the old key and changes nothing else.
  */
