@@ -5,7 +5,7 @@ import { AccountAuditModule } from './accounts/audit/account-audit.module';
 import { AccountReadModel } from './accounts/projection/account-read-model.port';
 import { ApiKeyStore } from './auth/api-key-store.port';
 import { AuthModule } from './auth/auth.module';
-import { createServices } from './composition-root';
+import { createServices, Services } from './composition-root';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
@@ -20,6 +20,8 @@ import { EventStore } from './storage/event-store.port';
 export interface AppOverrides {
   clock?: Clock;
   logger?: JsonLogger;
+  /** Services built beforehand (createApp does, so that a store that cannot be opened fails before Nest starts); closed with the app. */
+  services?: Services;
 }
 
 const SHARED = [APP_CONFIG, JsonLogger, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
@@ -38,7 +40,7 @@ class CoreModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
-        { provide: SERVICES, useFactory: () => createServices(config, { clock: overrides.clock, logger }) },
+        { provide: SERVICES, useFactory: () => overrides.services ?? createServices(config, { clock: overrides.clock, logger }) },
         fromServices(Clock, (s) => s.clock),
         fromServices(IdFactory, (s) => s.ids),
         fromServices(EventStore, (s) => s.eventStore),

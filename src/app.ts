@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, AppOverrides } from './app.module';
+import { createServices } from './composition-root';
 import { AppConfig } from './config/app-config';
 import { JsonLogger } from './http/json-logger';
 import { authenticateRequest } from './auth/api-key.guard';
@@ -14,10 +15,16 @@ import { IdFactory } from './kernel/ids';
 /** Builds the HTTP app exactly as it runs in production; the e2e tests use this too. */
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
   const logger = overrides.logger ?? new JsonLogger();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...overrides, logger }), {
+  // The stores open before Nest starts: one that cannot (an unreachable DATABASE_URL, say) is one
+  // error for the caller, rather than one Nest also logs from inside its injector.
+  const services = overrides.services ?? (await createServices(config, { clock: overrides.clock, logger }));
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...overrides, logger, services }), {
     bodyParser: false,
     logger,
     abortOnError: false,
+  }).catch(async (error: unknown) => {
+    await services.close();
+    throw error;
   });
   app.disable('x-powered-by');
   app.use(requestContext(app.get(IdFactory), logger, config.logRequests));

@@ -4,20 +4,22 @@ import { registerAuditCommands } from './cli/audit-commands';
 import { CliContext } from './cli/cli-context';
 import { CliFailure, CliIo, CliUsageError, processIo } from './cli/cli-io';
 import { registerKeyCommands } from './cli/keys-commands';
+import { registerMigrateCommand } from './cli/migrate-command';
 
 // The reviewers' and operators' CLI, on the service's own configuration (DATA_DIR,
-// ACCOUNTS_MASTER_KEY, EVENT_STORE, READ_MODEL) and its composition root.
+// ACCOUNTS_MASTER_KEY, EVENT_STORE, READ_MODEL, DATABASE_URL, EVENTSTORE_CONNECTION_STRING) and its composition root.
 // Exit codes: 0 done (verify: no problems), 1 a problem found or a command failed, 2 bad usage or configuration.
 
 const ENVIRONMENT_HELP = `
 Environment (the service's own): DATA_DIR (default ./data), ACCOUNTS_MASTER_KEY (else DATA_DIR/master.key),
-EVENT_STORE, READ_MODEL. Every command says which DATA_DIR it opened, on stderr. Read-only commands
-(keys list, replay, export, verify) never create a store: a DATA_DIR without one is an error.`;
+EVENT_STORE, READ_MODEL, DATABASE_URL, EVENTSTORE_CONNECTION_STRING. Every command says which data it
+opened, on stderr. Read-only commands (keys list, replay, export, verify) never create a store: a
+DATA_DIR without one is an error.`;
 
 function program(context: CliContext): Command {
   // Settings first: subcommands made with .command() inherit them.
   const cli = new Command('cli')
-    .description('Identity Accounts: API keys, and the audit reviewers\' replay, export, verify and rebuild')
+    .description('Identity Accounts: API keys, the master key, schema migrations, and the audit reviewers\' replay, export, verify and rebuild')
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({
@@ -28,6 +30,7 @@ function program(context: CliContext): Command {
     .addHelpText('after', ENVIRONMENT_HELP);
   registerKeyCommands(cli, context);
   registerAuditCommands(cli, context);
+  registerMigrateCommand(cli, context);
   return cli;
 }
 

@@ -12,6 +12,7 @@ import { ApiKeyStore } from './auth/api-key-store.port';
 import { ApiKeys } from './auth/api-keys';
 import { AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
+import { DeploymentKeys, loadDeploymentKeys } from './crypto/deployment-keys';
 import { loadOrCreateMasterKeyFile, readMasterKeyFile, verifyMasterKey } from './crypto/master-key';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { JsonLogger } from './http/json-logger';
@@ -47,6 +48,8 @@ export interface Services {
   dataKeys: DataKeyStore;
   apiKeyStore: ApiKeyStore;
   masterKey: Buffer;
+  /** The audit key and the reservation-naming key: unchanged by master-key rotations. */
+  deploymentKeys: DeploymentKeys;
   cipher: PersonalDataCipher;
   chain: EventChain;
   eventCodec: AccountEventCodec;
@@ -70,12 +73,13 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
   try {
     const eventStore = options.decorate?.eventStore?.(storage.eventStore) ?? storage.eventStore;
     const masterKey = await resolveMasterKey(config, storage, access);
+    const deploymentKeys = await loadDeploymentKeys(masterKey, storage.dataKeys, { store: access === 'read-write' });
     const cipher = new PersonalDataCipher(masterKey, storage.dataKeys);
-    const chain = new EventChain(masterKey);
+    const chain = new EventChain(deploymentKeys.auditSeal);
     const eventCodec = new AccountEventCodec(cipher);
     const rowCodec = new AccountRowCodec(cipher);
     const repository = new AccountRepository(eventStore, eventCodec, chain, ids, clock);
-    const reservations = new ExternalIdReservations(eventStore, repository, chain, masterKey, ids, clock, options.reservations);
+    const reservations = new ExternalIdReservations(eventStore, repository, chain, deploymentKeys.externalIdNaming, ids, clock, options.reservations);
     const logger = options.logger;
     const projection = new AccountProjection(eventStore, storage.readModel, eventCodec, rowCodec, {
       ...config.projection,
@@ -96,6 +100,7 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
       dataKeys: storage.dataKeys,
       apiKeyStore: storage.apiKeyStore,
       masterKey,
+      deploymentKeys,
       cipher,
       chain,
       eventCodec,

@@ -24,6 +24,7 @@ function startFailure(error: unknown): string {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${startFailure(error)}\n`);
+  // One line, whatever the cause's message holds.
+  process.stderr.write(`${startFailure(error).replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
 });

@@ -1,5 +1,7 @@
 import { AppConfig, InvalidConfiguration, loadConfig } from '../config/app-config';
 import { MasterKeyMismatch } from '../crypto/master-key';
+import { describeEndpoint } from '../storage/eventstoredb/eventstoredb-mapping';
+import { describeDatabaseUrl } from '../storage/postgres/postgres-pool';
 import { StoreAccess, StoreMissing } from '../storage/store-access';
 import { CliIo, CliUsageError } from './cli-io';
 
@@ -22,9 +24,13 @@ export class CliContext {
     }
   }
 
-  /** Says which data a command works on, before it opens it; on stderr, so that stdout stays the command's output. */
-  opening(config: AppConfig, access: StoreAccess): void {
-    this.io.err(`DATA_DIR=${config.dataDir} (${access})`);
+  /**
+   * Says which data a command works on, before it opens it; on stderr, so that stdout stays the
+   * command's output. DATA_DIR always (SQLite files, master.key), and the servers the adapters use,
+   * never with a password.
+   */
+  opening(config: AppConfig, access: StoreAccess, where: string = describeStores(config)): void {
+    this.io.err(`${where} (${access})`);
   }
 
   /** Runs `open`, turning "no store there" and "wrong master key" into a clear usage error. */
@@ -36,4 +42,13 @@ export class CliContext {
       throw error;
     }
   }
+}
+
+export const describeDatabase = (config: AppConfig) => `DATABASE_URL=${describeDatabaseUrl(config.databaseUrl ?? '')}`;
+
+function describeStores(config: AppConfig): string {
+  const stores = [`DATA_DIR=${config.dataDir}`];
+  if (config.eventStore === 'postgres' || config.readModel === 'postgres') stores.push(describeDatabase(config));
+  if (config.eventStore === 'eventstoredb') stores.push(`EVENTSTORE_CONNECTION_STRING=${describeEndpoint(config.eventStoreConnectionString ?? '')}`);
+  return stores.join(', ');
 }

@@ -5,6 +5,7 @@ import { ENVIRONMENTS } from '../kernel/tenant';
 import { openStorage } from '../storage/open-storage';
 import { CliContext } from './cli-context';
 import { CliUsageError } from './cli-io';
+import { registerRotateMasterCommand } from './rotate-master-command';
 
 /**
  * An option given at most once. commander keeps the last of repeated options; a key made for the
@@ -38,7 +39,7 @@ function parseScopes(value: string): Scope[] {
 }
 
 export function registerKeyCommands(program: Command, context: CliContext): void {
-  const keys = program.command('keys').description('issue, list and revoke API keys (only their hashes are stored)');
+  const keys = program.command('keys').description('issue, list and revoke API keys (only their hashes are stored); rotate the master key');
 
   keys
     .command('create')
@@ -89,6 +90,8 @@ export function registerKeyCommands(program: Command, context: CliContext): void
         await administration.close();
       }
     });
+
+  registerRotateMasterCommand(keys, context);
 }
 
 /** Only the key store: managing keys needs no master key, so none is read and none is ever made here. */

@@ -4,6 +4,12 @@ export interface WrappedDataKey {
   wrappedKey: Buffer;
 }
 
+export interface Rewrap {
+  accountId: string;
+  current: Buffer;
+  replacement: Buffer;
+}
+
 /** Per-account data keys, stored only wrapped (encrypted) by the master key. */
 export abstract class DataKeyStore {
   abstract get(accountId: string): Promise<Buffer | null>;
@@ -22,9 +28,21 @@ export abstract class DataKeyStore {
   abstract replaceMasterKeyCheck(expected: string | null, replacement: string): Promise<boolean>;
   /** Up to `limit` keys with account ids after `after` ('' for the first), in account-id (byte) order. */
   abstract listWrapped(after: string, limit: number): Promise<WrappedDataKey[]>;
-  /** Compare-and-set of one wrapped key. False, changing nothing, when the stored key is not `current` (destroyed, or re-wrapped meanwhile). */
-  abstract rewrap(accountId: string, current: Buffer, replacement: Buffer): Promise<boolean>;
+  /**
+   * Compare-and-set of wrapped keys, in one transaction: each is replaced only if it is still
+   * `current` (not destroyed, nor re-wrapped meanwhile). Returns the account ids replaced.
+   */
+  abstract rewrap(changes: readonly Rewrap[]): Promise<string[]>;
   /** How many keys are stored. */
   abstract count(): Promise<number>;
+
+  // The deployment's own keys (deployment-keys.ts), wrapped like data keys, one per purpose.
+
+  /** The wrapped key stored for this purpose, or null. */
+  abstract deploymentKey(purpose: string): Promise<Buffer | null>;
+  /** Stores it unless one is stored for the purpose; returns the one that is stored. */
+  abstract keepDeploymentKey(purpose: string, wrappedKey: Buffer): Promise<Buffer>;
+  /** Compare-and-set, for rotation: false, changing nothing, when the stored key is not `current`. */
+  abstract replaceDeploymentKey(purpose: string, current: Buffer, replacement: Buffer): Promise<boolean>;
   abstract close(): Promise<void>;
 }

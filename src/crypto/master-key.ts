@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DataKeyStore } from './data-key-store.port';
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -53,6 +53,50 @@ export function readMasterKeyFile(dataDir: string): Buffer {
   const key = parseMasterKey(readFileSync(file, 'utf8'));
   if (!key) throw new Error(`${file} does not hold a 256-bit key (64 hex characters)`);
   return key;
+}
+
+/** A key file's text: 64 hex characters and a newline. */
+const keyFileText = (key: Buffer) => `${key.toString('hex')}\n`;
+
+/** Writes a file that must not exist yet, owner-only, and makes it durable (the file, then its directory's entry). */
+function writeDurably(file: string, text: string): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  syncDirectory(dirname(file));
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A new random master key, written to a file that must not exist yet, readable by its owner only. */
+export function generateMasterKeyFile(file: string): Buffer {
+  const key = randomBytes(32);
+  writeDurably(file, keyFileText(key));
+  return key;
+}
+
+/**
+ * Puts a new key into DATA_DIR/master.key at once: written aside (owner-only, synced), then renamed
+ * over the old file, so a crash leaves either the old key or the new one, never a torn file.
+ */
+export function replaceMasterKeyFile(dataDir: string, key: Buffer): void {
+  const file = join(dataDir, MASTER_KEY_FILE);
+  const draft = `${file}.${process.pid}.tmp`;
+  rmSync(draft, { force: true });
+  writeDurably(draft, keyFileText(key));
+  renameSync(draft, file);
+  syncDirectory(dataDir);
 }
 
 /** The master key is not the one the stored data was sealed with. */

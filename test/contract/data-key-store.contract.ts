@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { DataKeyStore, WrappedDataKey } from '../../src/crypto/data-key-store.port';
 import { dataKeyWrappingKey, tryUnwrapDataKey } from '../../src/crypto/data-key-wrapping';
-import { masterKeyCheckValue, MasterKeyMismatch, verifyMasterKey } from '../../src/crypto/master-key';
+import { DEPLOYMENT_KEY_PURPOSES, deriveAuditKey, loadDeploymentKeys, tryUnwrapDeploymentKey } from '../../src/crypto/deployment-keys';
+import { deriveSubkey, masterKeyCheckValue, MasterKeyMismatch, verifyMasterKey } from '../../src/crypto/master-key';
 import { MasterKeyRotationError, rotateMasterKey } from '../../src/crypto/master-key-rotation';
 import { PersonalDataCipher } from '../../src/crypto/personal-data-cipher';
 
@@ -97,16 +98,53 @@ export function dataKeyStoreContract(name: string, makeFixture: () => Promise<Da
       for (const k of listed) expect(k.wrappedKey).toEqual(keys.get(k.accountId));
     });
 
-    it('re-wraps a key only from the value it still has', async () => {
-      const [current, replacement] = [wrapped(), wrapped()];
+    it('re-wraps keys only from the value each still has', async () => {
+      const [current, replacement, other] = [wrapped(), wrapped(), wrapped()];
       await store.putIfAbsent(accountId(1), current);
-      expect(await store.rewrap(accountId(1), wrapped(), replacement)).toBe(false);
+      await store.putIfAbsent(accountId(2), other);
+      expect(await store.rewrap([{ accountId: accountId(1), current: wrapped(), replacement }])).toEqual([]);
       expect(await store.get(accountId(1))).toEqual(current);
-      expect(await store.rewrap(accountId(1), current, replacement)).toBe(true);
+      expect(await store.rewrap([])).toEqual([]);
+      // One batch: a stale value, a current one, an account without a key.
+      const moved = await store.rewrap([
+        { accountId: accountId(2), current: wrapped(), replacement },
+        { accountId: accountId(1), current, replacement },
+        { accountId: accountId(3), current, replacement },
+      ]);
+      expect(moved).toEqual([accountId(1)]);
       expect(await store.get(accountId(1))).toEqual(replacement);
+      expect(await store.get(accountId(2))).toEqual(other);
+      expect(await store.get(accountId(3))).toBeNull();
       await store.destroy(accountId(1));
-      expect(await store.rewrap(accountId(1), replacement, current)).toBe(false);
+      expect(await store.rewrap([{ accountId: accountId(1), current: replacement, replacement: current }])).toEqual([]);
       expect(await store.get(accountId(1))).toBeNull();
+    });
+
+    it('keeps the first deployment key of each purpose, and replaces it only by compare-and-set', async () => {
+      const [first, second, third] = [wrapped(), wrapped(), wrapped()];
+      expect(await store.deploymentKey('audit-seal')).toBeNull();
+      expect(await store.keepDeploymentKey('audit-seal', first)).toEqual(first);
+      expect(await store.keepDeploymentKey('audit-seal', second)).toEqual(first);
+      expect(await store.deploymentKey('external-id-naming')).toBeNull();
+      expect(await store.keepDeploymentKey('external-id-naming', second)).toEqual(second);
+      expect(await store.replaceDeploymentKey('audit-seal', second, third)).toBe(false);
+      expect(await store.replaceDeploymentKey('audit-seal', first, third)).toBe(true);
+      expect(await store.replaceDeploymentKey('no-such-purpose', first, third)).toBe(false);
+      const next = await fixture.open();
+      expect(await next.deploymentKey('audit-seal')).toEqual(third);
+      expect(await next.deploymentKey('external-id-naming')).toEqual(second);
+      // They are not data keys.
+      expect(await store.count()).toBe(0);
+    });
+
+    it('gives instances storing the deployment keys at once the same keys, those the first master key derives', async () => {
+      const master = randomBytes(32);
+      const other = await fixture.open();
+      const [a, b] = await Promise.all([loadDeploymentKeys(master, store, { store: true }), loadDeploymentKeys(master, other, { store: true })]);
+      expect(a).toEqual(b);
+      expect(a.auditSeal).toEqual(deriveAuditKey(master));
+      expect(a.externalIdNaming).toEqual(deriveSubkey(master, 'external-id-reservation'));
+      await expect(loadDeploymentKeys(randomBytes(32), store, { store: true })).rejects.toBeInstanceOf(MasterKeyMismatch);
     });
 
     describe('master-key rotation', () => {
@@ -140,6 +178,12 @@ export function dataKeyStoreContract(name: string, makeFixture: () => Promise<Da
         expect(keys.every((k) => opensWith(newMaster, k))).toBe(true);
         await verifyMasterKey(newMaster, store);
         await expect(verifyMasterKey(oldMaster, store)).rejects.toBeInstanceOf(MasterKeyMismatch);
+        // The deployment's keys are re-wrapped, not changed: the new master key opens what the old one derived.
+        expect(await loadDeploymentKeys(newMaster, store, { store: true })).toEqual({
+          auditSeal: deriveAuditKey(oldMaster),
+          externalIdNaming: deriveSubkey(oldMaster, 'external-id-reservation'),
+        });
+        for (const purpose of DEPLOYMENT_KEY_PURPOSES) expect(tryUnwrapDeploymentKey(oldMaster, purpose, (await store.deploymentKey(purpose))!)).toBeNull();
         const after = new PersonalDataCipher(newMaster, store);
         for (const [id, value] of sealed) expect(await after.open(id, value)).toEqual(id === accountId(4) ? undefined : { email: `person${Number(id.slice(-3))}@example.com` });
         expect(await store.get(accountId(4))).toBeNull();
@@ -166,6 +210,7 @@ export function dataKeyStoreContract(name: string, makeFixture: () => Promise<Da
         expect(resumed).toEqual({ examined: 7, rewrapped: 4, alreadyRewrapped: 3, destroyedMeanwhile: 0 });
         expect((await allKeys()).every((k) => opensWith(newMaster, k))).toBe(true);
         expect(await store.masterKeyCheck()).toBe(masterKeyCheckValue(newMaster));
+        expect((await loadDeploymentKeys(newMaster, store, { store: false })).auditSeal).toEqual(deriveAuditKey(oldMaster));
         // Once finished, running it again finds nothing to do.
         expect(await rotateMasterKey(store, oldMaster, newMaster)).toEqual({ examined: 7, rewrapped: 0, alreadyRewrapped: 7, destroyedMeanwhile: 0 });
       });

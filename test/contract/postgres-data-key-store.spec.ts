@@ -13,7 +13,7 @@ describePostgres('PostgreSQL data-key store', (database) => {
     };
     // The suite's database is shared by its tests: each starts from an empty store.
     // DELETE rather than TRUNCATE: truncating 64 partitions makes 64 new files, slowly.
-    await (await open()).query('DELETE FROM data_keys; DELETE FROM data_key_erasures; DELETE FROM master_key_check');
+    await (await open()).query('DELETE FROM data_keys; DELETE FROM data_key_erasures; DELETE FROM master_key_check; DELETE FROM deployment_keys');
     return {
       open: async () => new PostgresDataKeyStore(await open()),
       dispose: async () => {

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { deriveAuditKey, loadDeploymentKeys } from '../../src/crypto/deployment-keys';
 import { openSqlite, SqliteDatabase } from '../../src/storage/sqlite/sqlite-database';
 import { SqliteDataKeyStore } from '../../src/storage/sqlite/sqlite-data-key-store';
 import { removeDir, tempDataDir } from '../support/app-harness';
@@ -19,4 +21,27 @@ dataKeyStoreContract('SQLite', async () => {
       removeDir(dir);
     },
   };
+});
+
+describe('SQLite data-key store: a keys.sqlite written before deployment keys were stored', () => {
+  it('opens read-only without them: none is stored, and the master key derives them as it always did', async () => {
+    const dir = tempDataDir();
+    try {
+      const file = join(dir, 'keys.sqlite');
+      const old = openSqlite(file, { durable: true, journal: 'rollback' });
+      old.exec(`
+        CREATE TABLE data_keys (account_id TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL);
+        CREATE TABLE master_key_check (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);`);
+      old.close();
+      const db = openSqlite(file, { durable: true, journal: 'rollback', access: 'read-only' });
+      const store = new SqliteDataKeyStore(db);
+      expect(await store.deploymentKey('audit-seal')).toBeNull();
+      const master = randomBytes(32);
+      expect((await loadDeploymentKeys(master, store, { store: false })).auditSeal).toEqual(deriveAuditKey(master));
+      await expect(store.keepDeploymentKey('audit-seal', randomBytes(60))).rejects.toThrow(/read-only/);
+      db.close();
+    } finally {
+      removeDir(dir);
+    }
+  });
 });

@@ -174,9 +174,9 @@ describe('CLI: keys create, list, revoke', () => {
       const help = await cli('--help');
       expect(help.code).toBe(0);
       expect(help.out).toMatch(/^Usage: cli \[options\] \[command\]/);
-      for (const command of ['keys', 'replay', 'export', 'verify', 'rebuild']) expect(help.out).toMatch(new RegExp(`\\n  ${command} `));
+      for (const command of ['keys', 'replay', 'export', 'verify', 'rebuild', 'migrate']) expect(help.out).toMatch(new RegExp(`\\n  ${command} `));
       expect(help.out).toContain('DATA_DIR');
-      for (const command of [['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['replay'], ['export'], ['verify'], ['rebuild']]) {
+      for (const command of [['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['keys', 'rotate-master'], ['replay'], ['export'], ['verify'], ['rebuild'], ['migrate']]) {
         const own = await cli(...command, '--help');
         expect([command, own.code]).toEqual([command, 0]);
         expect(own.out).toMatch(new RegExp(`^Usage: cli ${command.join(' ')} `));

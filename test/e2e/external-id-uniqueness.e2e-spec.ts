@@ -141,7 +141,7 @@ describe('Reservations left behind by requests that died', () => {
   const anHourAgo = () => {
     const clock: Clock = { now: () => new Date(Date.now() - 3_600_000) };
     const services = t.app.get<Services>(SERVICES);
-    return new ExternalIdReservations(store(), repository(), services.chain, services.masterKey, services.ids, clock);
+    return new ExternalIdReservations(store(), repository(), services.chain, services.deploymentKeys.externalIdNaming, services.ids, clock);
   };
 
   it('recovers an id reserved for an account that was never created: the create succeeds, the ghost id stays 404', async () => {

@@ -96,3 +96,28 @@ describe('starting the service', () => {
     expect(again.stdout()).not.toContain('keys create');
   });
 });
+
+describe('a store the service cannot use', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    killLeftovers();
+    dirs.forEach(removeDir);
+  });
+
+  // Port 1: nothing listens there, so the connection is refused at once.
+  it.each([
+    ['PostgreSQL unreachable', { EVENT_STORE: 'postgres', READ_MODEL: 'postgres', DATABASE_URL: 'postgres://operator:pw-never-shown@127.0.0.1:1/accounts' }, /^PostgreSQL at postgres:\/\/operator:\*\*\*@127\.0\.0\.1:1\/accounts \(DATABASE_URL\) is not usable: .*ECONNREFUSED/],
+    ['EventStoreDB unreachable', { EVENT_STORE: 'eventstoredb', EVENTSTORE_CONNECTION_STRING: 'esdb://admin:pw-never-shown@127.0.0.1:1?tls=false' }, /^EventStoreDB at EVENTSTORE_CONNECTION_STRING \(127\.0\.0\.1:1\) cannot be used: /],
+    ['DATABASE_URL missing', { EVENT_STORE: 'postgres' }, /^Invalid configuration: DATABASE_URL is required with EVENT_STORE=postgres/],
+  ])('%s: exits 1 with one line on stderr naming the variable, never the password, and nothing else', async (_, env, message) => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const main = spawnMain({ DATA_DIR: dataDir, PORT: '0', ...env });
+    expect(await main.exited).toBe(1);
+    const lines = main.stderr().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(main.stderr() + main.stdout()).not.toContain('pw-never-shown');
+    expect(main.stdout()).toBe('');
+  });
+});

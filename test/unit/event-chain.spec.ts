@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { contentHash, deriveAuditKey, EventChain, hashOfStoredEvent } from '../../src/accounts/application/event-chain';
+import { contentHash, EventChain, hashOfStoredEvent } from '../../src/accounts/application/event-chain';
+import { deriveAuditKey } from '../../src/crypto/deployment-keys';
 import { deriveSubkey } from '../../src/crypto/master-key';
 import { NO_STREAM } from '../../src/storage/event-store.port';
 
 const masterKey = randomBytes(32);
-const chain = new EventChain(masterKey);
+const chain = new EventChain(deriveAuditKey(masterKey));
 const event = (type: string) => ({ id: randomUUID(), type, data: { value: type }, metadata: { schema_version: 2, request_id: 'req_1' } });
 
 describe('The event chain and its seals', () => {
@@ -33,7 +34,7 @@ describe('The event chain and its seals', () => {
     expect(chain.checkSeal(recorded({ ...first, metadata: unsealed }, 'account-x', 0n))).toBe('unsealed');
   });
 
-  it('needs the master key: another key neither makes nor accepts the same seals', () => {
+  it('needs the audit key: another key neither makes nor accepts the same seals', () => {
     const other = new EventChain(randomBytes(32));
     expect(other.checkSeal(recorded(first, 'account-x', 0n))).toBe('invalid');
     expect(other.sealOf('account-x', 0n, first)).not.toBe(first.metadata.seal);

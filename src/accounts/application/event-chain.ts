@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Actor } from '../../kernel/tenant';
 import { EventToAppend, NO_STREAM } from '../../storage/event-store.port';
 
@@ -39,13 +39,7 @@ export function contentHash(event: StoredShape): string {
   return sha256(JSON.stringify([event.type, event.data, metadata]));
 }
 
-/** Its own purpose label: the audit key shares nothing with the keys that wrap data keys or name reservations. */
-export const AUDIT_KEY_INFO = 'identity-accounts/audit-seal/v1';
 const SEAL_FORMAT = 'v1';
-
-export function deriveAuditKey(masterKey: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), AUDIT_KEY_INFO, 32));
-}
 
 /** Where a stream stands before an append: its last revision and that event's hash. */
 export interface StreamHead {
@@ -57,17 +51,14 @@ export type SealCheck = 'valid' | 'invalid' | 'unsealed';
 
 /**
  * prev_hash alone shows an edited event, but whoever can write the store can recompute every hash
- * of a stream. The seal, an HMAC over (stream, revision, content hash) under the audit key derived
- * from the master key, cannot be recomputed without that key: a rewritten, moved or reordered event
- * no longer carries a valid seal. Seals cover ciphertext, so redaction (which destroys a data key,
- * not an event) leaves every seal valid.
+ * of a stream. The seal, an HMAC over (stream, revision, content hash) under the audit key (first
+ * derived from the master key, kept across master-key rotations: crypto/deployment-keys.ts), cannot
+ * be recomputed without that key: a rewritten, moved or reordered event no longer carries a valid
+ * seal. Seals cover ciphertext, so redaction (which destroys a data key, not an event) leaves every
+ * seal valid.
  */
 export class EventChain {
-  private readonly auditKey: Buffer;
-
-  constructor(masterKey: Buffer) {
-    this.auditKey = deriveAuditKey(masterKey);
-  }
+  constructor(private readonly auditKey: Buffer) {}
 
   /** The events as they are appended after `head`: each linked to its predecessor, then sealed at its revision. */
   extend(stream: string, head: StreamHead, events: EventToAppend[]): EventToAppend[] {

@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deriveSubkey } from '../../crypto/master-key';
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { IdFactory } from '../../kernel/ids';
 import { Actor, sameTenant, Tenant } from '../../kernel/tenant';
@@ -17,7 +16,6 @@ export const EXTERNAL_ID_RESERVED = 'external_id.reserved';
 export const EXTERNAL_ID_RELEASED = 'external_id.released';
 /** Not `account-`: the account projection and folds of account streams pass these streams by. */
 export const RESERVATION_STREAM_PREFIX = 'external-id-';
-export const RESERVATION_KEY_PURPOSE = 'external-id-reservation';
 
 export const ExternalIdTaken = (holder: string) =>
   new AccountRuleViolation('external_id_taken', 'Another account of this tenant already has this external_id', 'external_id', {
@@ -61,23 +59,20 @@ const order = (revision: Revision) => (revision === NO_STREAM ? -1n : revision);
  * is taken over with the stream's revision, so two claimers can never both win.
  */
 export class ExternalIdReservations {
-  private readonly key: Buffer;
-
   constructor(
     private readonly store: EventStore,
     private readonly repository: AccountRepository,
     private readonly chain: EventChain,
-    masterKey: Buffer,
+    /** The deployment's naming key (crypto/deployment-keys.ts): the same for the store's whole life. */
+    private readonly namingKey: Buffer,
     private readonly ids: IdFactory,
     private readonly clock: Clock,
     private readonly options: ReservationOptions = { pendingGraceMs: 2000 },
-  ) {
-    this.key = deriveSubkey(masterKey, RESERVATION_KEY_PURPOSE);
-  }
+  ) {}
 
   /** Named by an HMAC: stream names are bounded and reveal neither the tenant nor the external_id. */
   streamOf(tenant: Tenant, externalId: string): string {
-    const mac = createHmac('sha256', this.key).update(`${tenant.organization_id}|${tenant.environment}|${externalId}`, 'utf8').digest('hex');
+    const mac = createHmac('sha256', this.namingKey).update(`${tenant.organization_id}|${tenant.environment}|${externalId}`, 'utf8').digest('hex');
     return `${RESERVATION_STREAM_PREFIX}${mac}`;
   }
 

@@ -111,6 +111,15 @@ export const MIGRATIONS: readonly Migration[] = [
         revoked_at      text
       );`,
   },
+  {
+    version: 5,
+    description: "the deployment's own keys (audit seal, external-id naming), wrapped under the master key",
+    sql: `
+      CREATE TABLE deployment_keys (
+        purpose     text COLLATE "C" PRIMARY KEY,
+        wrapped_key bytea NOT NULL
+      );`,
+  },
 ];
 
 /** The database was migrated by a newer build than this one: running on it could corrupt it. */

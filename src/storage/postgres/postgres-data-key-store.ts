@@ -1,5 +1,5 @@
 import { DatabaseError, Pool } from 'pg';
-import { DataKeyStore, WrappedDataKey } from '../../crypto/data-key-store.port';
+import { DataKeyStore, Rewrap, WrappedDataKey } from '../../crypto/data-key-store.port';
 import { inTransaction } from './postgres-pool';
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -191,18 +191,37 @@ export class PostgresDataKeyStore extends DataKeyStore {
     return rows.map((row) => ({ accountId: row.account_id, wrappedKey: row.wrapped_key }));
   }
 
-  async rewrap(accountId: string, current: Buffer, replacement: Buffer): Promise<boolean> {
-    const result = await this.pool.query('UPDATE data_keys SET wrapped_key = $3 WHERE account_id = $1 AND wrapped_key = $2', [
-      accountId,
-      current,
-      replacement,
-    ]);
-    return (result.rowCount ?? 0) > 0;
+  async rewrap(changes: readonly Rewrap[]): Promise<string[]> {
+    if (changes.length === 0) return [];
+    // One statement, so one commit, per batch.
+    const { rows } = await this.pool.query<{ account_id: string }>(
+      `UPDATE data_keys AS k SET wrapped_key = c.replacement
+       FROM unnest($1::text[], $2::bytea[], $3::bytea[]) AS c (account_id, current, replacement)
+       WHERE k.account_id = c.account_id AND k.wrapped_key = c.current
+       RETURNING k.account_id`,
+      [changes.map((c) => c.accountId), changes.map((c) => c.current), changes.map((c) => c.replacement)],
+    );
+    return rows.map((row) => row.account_id);
   }
 
   async count(): Promise<number> {
     const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM data_keys');
     return Number(rows[0].n);
+  }
+
+  async deploymentKey(purpose: string): Promise<Buffer | null> {
+    const { rows } = await this.pool.query<{ wrapped_key: Buffer }>('SELECT wrapped_key FROM deployment_keys WHERE purpose = $1', [purpose]);
+    return rows[0]?.wrapped_key ?? null;
+  }
+
+  async keepDeploymentKey(purpose: string, wrappedKey: Buffer): Promise<Buffer> {
+    await this.pool.query('INSERT INTO deployment_keys (purpose, wrapped_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [purpose, wrappedKey]);
+    return (await this.deploymentKey(purpose))!;
+  }
+
+  async replaceDeploymentKey(purpose: string, current: Buffer, replacement: Buffer): Promise<boolean> {
+    const result = await this.pool.query('UPDATE deployment_keys SET wrapped_key = $3 WHERE purpose = $1 AND wrapped_key = $2', [purpose, current, replacement]);
+    return (result.rowCount ?? 0) > 0;
   }
 
   /** The pool belongs to whoever made it (PostgresStorage). */
