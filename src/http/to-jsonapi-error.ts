@@ -9,6 +9,8 @@ import { JsonApiError } from './jsonapi-error';
 /** HTTP status of each domain refusal; a code not listed here is a conflict with the account's state. */
 const RULE_STATUS: Record<string, number> = {
   account_not_found: 404,
+  relationship_limit_exceeded: 422,
+  invalid_related_id: 422,
 };
 
 /** The one mapping from anything thrown to the JSON:API answer a client gets. */
