@@ -111,6 +111,30 @@ export const MIGRATIONS: readonly Migration[] = [
         revoked_at      text
       );`,
   },
+  // 5 is taken by another change in flight (deployment keys); the numbers only need to be unique.
+  {
+    version: 6,
+    description: "the accounts' linked sessions and documents, one row per link, for filter[session] and filter[document]",
+    // As in the SQLite read model: the tenant, the relationship and the id by equality, then the
+    // list's order. Filled from the rows' own lists, which no write could fill before.
+    sql: `
+      CREATE TABLE account_links (
+        account_id      text COLLATE "C" NOT NULL,
+        relationship    text COLLATE "C" NOT NULL,
+        related_id      text COLLATE "C" NOT NULL,
+        organization_id text COLLATE "C" NOT NULL,
+        environment     text COLLATE "C" NOT NULL,
+        created_at      text COLLATE "C" NOT NULL,
+        PRIMARY KEY (account_id, relationship, related_id)
+      );
+      CREATE INDEX account_links_lookup ON account_links (organization_id, environment, relationship, related_id, created_at, account_id);
+      INSERT INTO account_links (account_id, relationship, related_id, organization_id, environment, created_at)
+        SELECT accounts.id, 'sessions', linked.value, accounts.organization_id, accounts.environment, accounts.created_at
+        FROM accounts, jsonb_array_elements_text(accounts.sessions::jsonb) AS linked
+        UNION
+        SELECT accounts.id, 'documents', linked.value, accounts.organization_id, accounts.environment, accounts.created_at
+        FROM accounts, jsonb_array_elements_text(accounts.documents::jsonb) AS linked;`,
+  },
 ];
 
 /** The database was migrated by a newer build than this one: running on it could corrupt it. */
