@@ -5,11 +5,12 @@ import { AccountAuditModule } from './accounts/audit/account-audit.module';
 import { AccountReadModel } from './accounts/projection/account-read-model.port';
 import { ApiKeyStore } from './auth/api-key-store.port';
 import { AuthModule } from './auth/auth.module';
-import { createServices } from './composition-root';
+import { createServices, ServicesOptions } from './composition-root';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
 import { JsonLogger } from './http/json-logger';
 import { Clock } from './kernel/clock';
@@ -20,6 +21,8 @@ import { EventStore } from './storage/event-store.port';
 export interface AppOverrides {
   clock?: Clock;
   logger?: JsonLogger;
+  /** For tests: doubles in front of the stores, shorter idempotency leases. */
+  services?: Pick<ServicesOptions, 'decorate' | 'idempotency'>;
 }
 
 const SHARED = [APP_CONFIG, JsonLogger, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
@@ -38,7 +41,7 @@ class CoreModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
-        { provide: SERVICES, useFactory: () => createServices(config, { clock: overrides.clock, logger }) },
+        { provide: SERVICES, useFactory: () => createServices(config, { ...overrides.services, clock: overrides.clock, logger }) },
         fromServices(Clock, (s) => s.clock),
         fromServices(IdFactory, (s) => s.ids),
         fromServices(EventStore, (s) => s.eventStore),
@@ -58,7 +61,7 @@ export class AppModule {
   static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule, AccountAuditModule, HealthModule],
+      imports: [CoreModule.forRoot(config, overrides), AuthModule, IdempotencyModule, AccountsModule, AccountAuditModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }

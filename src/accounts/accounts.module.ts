@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { fromServices } from '../nest-services';
+import { AccountErasure } from './application/account-erasure';
 import { AccountEventCodec } from './application/account-event-codec';
 import { AccountRepository } from './application/account-repository';
 import { ChangeRelatedHandler } from './application/change-related';
@@ -37,6 +38,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     fromServices(AccountRepository, (s) => s.repository),
     fromServices(AccountProjection, (s) => s.projection),
     fromServices(ExternalIdReservations, (s) => s.reservations),
+    fromServices(AccountErasure, (s) => s.erasure),
     ListAccountsHandler,
     ProjectionLifecycle,
     CreateAccountHandler,

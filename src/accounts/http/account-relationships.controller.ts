@@ -3,6 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Request, Response } from 'express';
 import { CurrentActor, RequiresScope } from '../../auth/api-key.guard';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { idempotentExecution } from '../../idempotency/idempotency.interceptor';
 import { Actor } from '../../kernel/tenant';
 import { ChangeRelatedCommand } from '../application/change-related';
 import { AccountView, GetAccountQuery } from '../application/get-account';
@@ -74,6 +75,7 @@ export class AccountRelationshipsController {
     { id, body, ifMatch, actor, request, response }: { id: string; body: unknown; ifMatch: string | undefined; actor: Actor; request: Request; response: Response },
   ) {
     const accountId = knownIdFormat(id);
+    idempotentExecution(request)?.about(accountId);
     const ids = readLinkageDocument(body, relationship);
     const command = new ChangeRelatedCommand(actor, accountId, change, relationship, ids, readIfMatch(ifMatch));
     const written = await this.commands.execute<ChangeRelatedCommand, WriteResult>(command);
