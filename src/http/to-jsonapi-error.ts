@@ -31,7 +31,7 @@ export function toJsonApiError(error: unknown): JsonApiError {
     });
   }
   if (error instanceof WrongExpectedRevision) {
-    return JsonApiError.of(409, 'concurrent_modification', 'The account is being changed by many requests at once: retry');
+    return JsonApiError.of(409, 'concurrent_modification', 'The account is being changed by many requests at once: retry', { headers: { 'Retry-After': '1' } });
   }
   if (error instanceof ProjectionLagging) {
     return JsonApiError.of(503, 'read_model_lagging', 'The write succeeded but the read model is behind: read the account again shortly', {

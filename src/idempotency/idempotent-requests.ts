@@ -183,8 +183,8 @@ export class IdempotentExecution {
 
   /**
    * Keeps the answer for replays, or lets the key go. 401, 403 and 429 are never kept (the record
-   * goes: nothing was done). A 5xx is not kept either, but the record stays, so a retry resumes
-   * with its subject (the write may have happened). A success is kept only sealed with its
+   * goes: nothing was done). A 5xx, or an answer with Retry-After, is not kept either, but the
+   * record stays, so a retry resumes with its subject (the write may have happened). A success is kept only sealed with its
    * subject's key, so redaction erases it; without one (or once the key is gone) it is not kept,
    * and a retry answers anew. Other errors carry no personal data and are kept as they are.
    */
@@ -196,7 +196,9 @@ export class IdempotentExecution {
       await this.store.forget(this.key, this.owner);
       return;
     }
-    if (answer.status >= 500) {
+    // A failure of ours, or an answer that says to retry (Retry-After: a write raced by many others):
+    // the retry must be done, not told the same again. The record stays, with its subject.
+    if (answer.status >= 500 || Object.keys(answer.headers).some((name) => name.toLowerCase() === 'retry-after')) {
       await this.store.release(this.key, this.owner);
       return;
     }
