@@ -74,8 +74,8 @@ export abstract class IdempotencyStore {
   abstract recordSubject(key: IdempotencyRecordKey, owner: string, subject: string): Promise<boolean>;
   /** Keeps the answer, and ends the lease. */
   abstract answer(key: IdempotencyRecordKey, owner: string, subject: string | null, answer: StoredAnswer): Promise<boolean>;
-  /** Ends the lease without an answer; the record (and its subject) stays for the next attempt to resume. */
-  abstract release(key: IdempotencyRecordKey, owner: string): Promise<boolean>;
+  /** Ends the lease without an answer; the record stays, with its subject (this one, when given), for the next attempt to resume. */
+  abstract release(key: IdempotencyRecordKey, owner: string, subject: string | null): Promise<boolean>;
   /** Removes the record: nothing was done under it. */
   abstract forget(key: IdempotencyRecordKey, owner: string): Promise<boolean>;
   /**

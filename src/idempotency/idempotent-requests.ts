@@ -199,7 +199,7 @@ export class IdempotentExecution {
     // A failure of ours, or an answer that says to retry (Retry-After: a write raced by many others):
     // the retry must be done, not told the same again. The record stays, with its subject.
     if (answer.status >= 500 || Object.keys(answer.headers).some((name) => name.toLowerCase() === 'retry-after')) {
-      await this.store.release(this.key, this.owner);
+      await this.store.release(this.key, this.owner, this.subject);
       return;
     }
     if (answer.status >= 400) {
@@ -207,7 +207,7 @@ export class IdempotentExecution {
       return;
     }
     const sealed = this.subject === null ? null : await this.sealer.seal(this.subject, answer.body);
-    if (sealed === null) await this.store.release(this.key, this.owner);
+    if (sealed === null) await this.store.release(this.key, this.owner, this.subject);
     else await this.store.answer(this.key, this.owner, this.subject, { status: answer.status, headers: answer.headers, body: sealed, sealed: true });
   }
 }

@@ -64,7 +64,7 @@ export function idempotencyStoreContract(name: string, makeFixture: () => Promis
       expect(await store.recordSubject(key(1), 'a', 'acc_2')).toBe(false);
       expect(await store.renew(key(1), 'a', T0 + 9 * LEASE)).toBe(false);
       expect(await store.answer(key(1), 'a', 'acc_1', ANSWER)).toBe(false);
-      expect(await store.release(key(1), 'a')).toBe(false);
+      expect(await store.release(key(1), 'a', null)).toBe(false);
       expect(await store.forget(key(1), 'a')).toBe(false);
       expect(await store.get(key(1))).toMatchObject({ owner: 'b', subject: 'acc_1', answer: null });
     });
@@ -72,8 +72,11 @@ export function idempotencyStoreContract(name: string, makeFixture: () => Promis
     it('resumes at once after a release, and starts afresh after a forget', async () => {
       await store.reserve(key(1), claim('a'));
       await store.recordSubject(key(1), 'a', 'acc_1');
-      expect(await store.release(key(1), 'a')).toBe(true);
+      expect(await store.release(key(1), 'a', null)).toBe(true);
       expect(await store.reserve(key(1), claim('b', T0 + 1))).toEqual({ outcome: 'reserved', resumed: true, subject: 'acc_1' });
+      // Released with the subject it was about, the record names it (so that a purge finds it).
+      expect(await store.release(key(1), 'b', 'acc_2')).toBe(true);
+      expect(await store.reserve(key(1), claim('b', T0 + 2))).toEqual({ outcome: 'reserved', resumed: true, subject: 'acc_2' });
       expect(await store.forget(key(1), 'b')).toBe(true);
       expect(await store.get(key(1))).toBeNull();
       expect(await store.reserve(key(1), claim('c', T0 + 2, 'fp-2'))).toEqual({ outcome: 'reserved', resumed: false, subject: null });

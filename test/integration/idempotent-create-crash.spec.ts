@@ -59,8 +59,8 @@ class DyingIdempotencyStore extends IdempotencyStore {
   answer(_key: IdempotencyRecordKey, _owner: string, _subject: string | null, _answer: StoredAnswer): Promise<boolean> {
     return this.halt.now();
   }
-  release(key: IdempotencyRecordKey, owner: string): Promise<boolean> {
-    return this.pass(() => this.inner.release(key, owner));
+  release(key: IdempotencyRecordKey, owner: string, subject: string | null): Promise<boolean> {
+    return this.pass(() => this.inner.release(key, owner, subject));
   }
   forget(key: IdempotencyRecordKey, owner: string): Promise<boolean> {
     return this.pass(() => this.inner.forget(key, owner));
@@ -190,6 +190,29 @@ describe('A create with Idempotency-Key whose process dies', () => {
     const retry = await send(later, key).expect(201);
     expect(`account-${retry.body.data.id}`).toBe(store.stream);
     expect(await accountsCreated(dataDir)).toEqual([retry.body.data.id]);
+  });
+
+  it('before the append, with an external_id another create then took: the retry answers 409 naming that account, and makes none', async () => {
+    const halt = new Halt();
+    let store!: FailingEventStore;
+    const first = await startApp({ dataDir, services: { decorate: { eventStore: (inner) => (store = new FailingEventStore(inner, { halt, when: 'before' })) } } });
+    apps.push(first);
+    const key = randomUUID();
+    const attributes = { ...ATTRIBUTES, external_id: 'crashed-claim' };
+    const pending = first.http().post(ACCOUNTS).set('X-Api-Key', first.key).set('Idempotency-Key', key).send({ data: { type: 'account', attributes } });
+    pending.then(() => undefined, () => undefined);
+    await halt.reached;
+    pending.abort();
+
+    // Another create of that external_id finds the dead attempt's claim, fences its account id and takes the id.
+    const later = await startApp({ dataDir, key: first.key, clock: afterTheLease });
+    apps.push(later);
+    const other = await later.create(attributes).expect(201);
+    expect(`account-${other.body.data.id}`).not.toBe(store.stream);
+    // The retry resumes with the fenced id, starts over under a new one, and finds the external_id taken.
+    const retry = await later.http().post(ACCOUNTS).set('X-Api-Key', later.key).set('Idempotency-Key', key).send({ data: { type: 'account', attributes } }).expect(409);
+    expect(retry.body.errors[0]).toMatchObject({ code: 'external_id_taken', meta: { account_id: other.body.data.id } });
+    expect(await accountsCreated(dataDir)).toEqual([other.body.data.id]);
   });
 
   it('when the append is written but the request fails (500): the key is not kept, and the retry answers with that account at once', async () => {

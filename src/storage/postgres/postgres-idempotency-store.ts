@@ -78,8 +78,12 @@ export class PostgresIdempotencyStore extends IdempotencyStore {
     );
   }
 
-  async release(key: IdempotencyRecordKey, owner: string): Promise<boolean> {
-    return this.changed(`UPDATE idempotency_records SET owner = NULL, lease_until = 0 WHERE ${KEY} AND owner = $4`, [...params(key), owner]);
+  async release(key: IdempotencyRecordKey, owner: string, subject: string | null): Promise<boolean> {
+    return this.changed(`UPDATE idempotency_records SET subject = COALESCE($5, subject), owner = NULL, lease_until = 0 WHERE ${KEY} AND owner = $4`, [
+      ...params(key),
+      owner,
+      subject,
+    ]);
   }
 
   async forget(key: IdempotencyRecordKey, owner: string): Promise<boolean> {

@@ -80,8 +80,8 @@ export class SqliteIdempotencyStore extends IdempotencyStore {
     return this.statements.answer.run({ ...params(key), owner, subject, ...columns }).changes === 1;
   }
 
-  async release(key: IdempotencyRecordKey, owner: string): Promise<boolean> {
-    return this.statements.release.run({ ...params(key), owner }).changes === 1;
+  async release(key: IdempotencyRecordKey, owner: string, subject: string | null): Promise<boolean> {
+    return this.statements.release.run({ ...params(key), owner, subject }).changes === 1;
   }
 
   async forget(key: IdempotencyRecordKey, owner: string): Promise<boolean> {
@@ -124,7 +124,7 @@ export class SqliteIdempotencyStore extends IdempotencyStore {
         `UPDATE idempotency_records SET subject = @subject, status = @status, headers = @headers, body = @body, sealed = @sealed, owner = NULL, lease_until = 0
          WHERE ${KEY} AND owner = @owner`,
       ),
-      release: db.prepare(`UPDATE idempotency_records SET owner = NULL, lease_until = 0 WHERE ${KEY} AND owner = @owner`),
+      release: db.prepare(`UPDATE idempotency_records SET subject = COALESCE(@subject, subject), owner = NULL, lease_until = 0 WHERE ${KEY} AND owner = @owner`),
       forget: db.prepare(`DELETE FROM idempotency_records WHERE ${KEY} AND owner = @owner`),
       purge: db.prepare('UPDATE idempotency_records SET fingerprint = NULL, status = NULL, headers = NULL, body = NULL, sealed = 0 WHERE subject = @subject'),
       sweep: db.prepare(
