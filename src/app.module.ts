@@ -5,11 +5,12 @@ import { AccountAuditModule } from './accounts/audit/account-audit.module';
 import { AccountReadModel } from './accounts/projection/account-read-model.port';
 import { ApiKeyStore } from './auth/api-key-store.port';
 import { AuthModule } from './auth/auth.module';
-import { createServices, Services } from './composition-root';
+import { createServices, Services, ServicesOptions } from './composition-root';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
 import { JsonLogger } from './http/json-logger';
 import { Clock } from './kernel/clock';
@@ -22,6 +23,8 @@ export interface AppOverrides {
   logger?: JsonLogger;
   /** Services built beforehand (createApp does, so that a store that cannot be opened fails before Nest starts); closed with the app. */
   services?: Services;
+  /** For tests: doubles in front of the stores, shorter idempotency leases. */
+  servicesOptions?: Pick<ServicesOptions, 'decorate' | 'idempotency'>;
 }
 
 const SHARED = [APP_CONFIG, JsonLogger, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
@@ -40,7 +43,7 @@ class CoreModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
-        { provide: SERVICES, useFactory: () => overrides.services ?? createServices(config, { clock: overrides.clock, logger }) },
+        { provide: SERVICES, useFactory: () => overrides.services ?? createServices(config, { ...overrides.servicesOptions, clock: overrides.clock, logger }) },
         fromServices(Clock, (s) => s.clock),
         fromServices(IdFactory, (s) => s.ids),
         fromServices(EventStore, (s) => s.eventStore),
@@ -60,7 +63,7 @@ export class AppModule {
   static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule, AccountAuditModule, HealthModule],
+      imports: [CoreModule.forRoot(config, overrides), AuthModule, IdempotencyModule, AccountsModule, AccountAuditModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }

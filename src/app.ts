@@ -17,7 +17,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const logger = overrides.logger ?? new JsonLogger();
   // The stores open before Nest starts: one that cannot (an unreachable DATABASE_URL, say) is one
   // error for the caller, rather than one Nest also logs from inside its injector.
-  const services = overrides.services ?? (await createServices(config, { clock: overrides.clock, logger }));
+  const services = overrides.services ?? (await createServices(config, { ...overrides.servicesOptions, clock: overrides.clock, logger }));
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...overrides, logger, services }), {
     bodyParser: false,
     logger,

@@ -1,3 +1,4 @@
+import { AccountErasure } from './accounts/application/account-erasure';
 import { AccountEventCodec } from './accounts/application/account-event-codec';
 import { AccountRepository } from './accounts/application/account-repository';
 import { EventChain } from './accounts/application/event-chain';
@@ -13,9 +14,11 @@ import { ApiKeys } from './auth/api-keys';
 import { AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { DeploymentKeys, loadDeploymentKeys } from './crypto/deployment-keys';
-import { loadOrCreateMasterKeyFile, readMasterKeyFile, verifyMasterKey } from './crypto/master-key';
+import { deriveSubkey, loadOrCreateMasterKeyFile, readMasterKeyFile, verifyMasterKey } from './crypto/master-key';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { JsonLogger } from './http/json-logger';
+import { IdempotencyStore } from './idempotency/idempotency-store.port';
+import { IDEMPOTENCY_DEFAULTS, IdempotencyOptions, IdempotentRequests } from './idempotency/idempotent-requests';
 import { Clock, SystemClock } from './kernel/clock';
 import { IdFactory, RandomIdFactory } from './kernel/ids';
 import { EventStore, START } from './storage/event-store.port';
@@ -35,8 +38,9 @@ export interface ServicesOptions {
   ids?: IdFactory;
   logger?: JsonLogger;
   reservations?: ReservationOptions;
+  idempotency?: Partial<IdempotencyOptions>;
   /** Wraps a port's adapter before anything uses it: how a test puts a double in front of the real store. */
-  decorate?: { eventStore?: (store: EventStore) => EventStore };
+  decorate?: { eventStore?: (store: EventStore) => EventStore; idempotencyStore?: (store: IdempotencyStore) => IdempotencyStore };
 }
 
 export interface Services {
@@ -47,6 +51,7 @@ export interface Services {
   readModel: AccountReadModel;
   dataKeys: DataKeyStore;
   apiKeyStore: ApiKeyStore;
+  idempotencyStore: IdempotencyStore;
   masterKey: Buffer;
   /** The audit key and the reservation-naming key: unchanged by master-key rotations. */
   deploymentKeys: DeploymentKeys;
@@ -56,6 +61,8 @@ export interface Services {
   rowCodec: AccountRowCodec;
   repository: AccountRepository;
   reservations: ExternalIdReservations;
+  idempotency: IdempotentRequests;
+  erasure: AccountErasure;
   projection: AccountProjection;
   apiKeys: ApiKeys;
   history: AccountHistory;
@@ -80,10 +87,21 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
     const rowCodec = new AccountRowCodec(cipher);
     const repository = new AccountRepository(eventStore, eventCodec, chain, ids, clock);
     const reservations = new ExternalIdReservations(eventStore, repository, chain, deploymentKeys.externalIdNaming, ids, clock, options.reservations);
+    const idempotencyStore = options.decorate?.idempotencyStore?.(storage.idempotencyStore) ?? storage.idempotencyStore;
+    // Stored answers are sealed with their account's data key: shredding the key erases them too.
+    const idempotency = new IdempotentRequests(
+      idempotencyStore,
+      { seal: (accountId, body) => cipher.seal(accountId, body, { createKey: false }), open: (accountId, sealed) => cipher.open(accountId, sealed) },
+      clock,
+      // From a deployment key, not the master key: a master-key rotation must not lose the records.
+      deriveSubkey(deploymentKeys.externalIdNaming, 'idempotency-key-and-request-hmac'),
+      { ...IDEMPOTENCY_DEFAULTS, ...options.idempotency },
+    );
+    const erasure = new AccountErasure(cipher, [(accountId) => idempotency.purge(accountId)]);
     const logger = options.logger;
     const projection = new AccountProjection(eventStore, storage.readModel, eventCodec, rowCodec, {
       ...config.projection,
-      onRedacted: (accountId) => cipher.shred(accountId),
+      onRedacted: (accountId) => erasure.erase(accountId),
       onError: (error, during) =>
         logger?.event('error', during === 'batch' ? 'projection batch failed; retrying' : 'projection lease attempt failed; retrying', {
           error: error instanceof Error ? error.name : 'unknown',
@@ -99,6 +117,7 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
       readModel: storage.readModel,
       dataKeys: storage.dataKeys,
       apiKeyStore: storage.apiKeyStore,
+      idempotencyStore,
       masterKey,
       deploymentKeys,
       cipher,
@@ -107,6 +126,8 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
       rowCodec,
       repository,
       reservations,
+      idempotency,
+      erasure,
       projection,
       apiKeys: new ApiKeys(storage.apiKeyStore, ids, clock),
       history: new AccountHistory(eventStore, eventCodec),

@@ -9,6 +9,8 @@ import { attributePointer, JsonApiError } from './jsonapi-error';
 /** HTTP status of each domain refusal; a code not listed here is a conflict with the account's state. */
 const RULE_STATUS: Record<string, number> = {
   account_not_found: 404,
+  relationship_limit_exceeded: 422,
+  invalid_related_id: 422,
 };
 
 /** The one mapping from anything thrown to the JSON:API answer a client gets. */
@@ -29,7 +31,7 @@ export function toJsonApiError(error: unknown): JsonApiError {
     });
   }
   if (error instanceof WrongExpectedRevision) {
-    return JsonApiError.of(409, 'concurrent_modification', 'The account is being changed by many requests at once: retry');
+    return JsonApiError.of(409, 'concurrent_modification', 'The account is being changed by many requests at once: retry', { headers: { 'Retry-After': '1' } });
   }
   if (error instanceof ProjectionLagging) {
     return JsonApiError.of(503, 'read_model_lagging', 'The write succeeded but the read model is behind: read the account again shortly', {

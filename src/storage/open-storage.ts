@@ -2,6 +2,7 @@ import { AccountReadModel } from '../accounts/projection/account-read-model.port
 import { ApiKeyStore } from '../auth/api-key-store.port';
 import { AppConfig } from '../config/app-config';
 import { DataKeyStore } from '../crypto/data-key-store.port';
+import { IdempotencyStore } from '../idempotency/idempotency-store.port';
 import { EventStore } from './event-store.port';
 import { openEventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { PostgresStorage } from './postgres/postgres-storage';
@@ -10,12 +11,14 @@ import {
   openSqliteApiKeyStore,
   openSqliteDataKeyStore,
   openSqliteEventStore,
+  openSqliteIdempotencyStore,
 } from './sqlite/sqlite-storage';
 import { StoreAccess } from './store-access';
 
 // One function per port chooses its adapter from the configuration (EVENT_STORE, READ_MODEL):
-// the only place that knows which adapters exist. The read model's adapter also keeps the data keys
-// and API keys: they live beside it (SQLite files in DATA_DIR, or the same PostgreSQL database).
+// the only place that knows which adapters exist. The read model's adapter also keeps the data keys,
+// API keys and idempotency records: they live beside it (SQLite files in DATA_DIR, or the same
+// PostgreSQL database).
 
 export type StorageConfig = Pick<AppConfig, 'dataDir' | 'eventStore' | 'readModel' | 'databaseUrl' | 'eventStoreConnectionString'>;
 
@@ -81,11 +84,21 @@ export async function openApiKeyStore(config: StorageConfig, access: StoreAccess
   }
 }
 
+export async function openIdempotencyStore(config: StorageConfig, access: StoreAccess, backends: Backends): Promise<IdempotencyStore> {
+  switch (config.readModel) {
+    case 'sqlite':
+      return openSqliteIdempotencyStore(config.dataDir, access);
+    case 'postgres':
+      return (await backends.postgresStorage()).idempotency;
+  }
+}
+
 export interface Storage {
   eventStore: EventStore;
   readModel: AccountReadModel;
   dataKeys: DataKeyStore;
   apiKeyStore: ApiKeyStore;
+  idempotencyStore: IdempotencyStore;
   close(): Promise<void>;
 }
 
@@ -95,6 +108,7 @@ const OPENERS: { [K in keyof Ports]: (config: StorageConfig, access: StoreAccess
   readModel: openAccountReadModel,
   dataKeys: openDataKeyStore,
   apiKeyStore: openApiKeyStore,
+  idempotencyStore: openIdempotencyStore,
 };
 
 /**

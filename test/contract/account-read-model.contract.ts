@@ -25,6 +25,9 @@ export async function acquireWithin(readModel: AccountReadModel, withinMs: numbe
 export const TENANT = { organization_id: 'acme', environment: 'staging' as const };
 const OTHER = { organization_id: 'other', environment: 'staging' as const };
 
+export const SESSION = (n: number) => `sess_01HQ${String(n).padStart(22, '0')}`;
+export const DOCUMENT = (n: number) => `doc_01HQ${String(n).padStart(22, '0')}`;
+
 /** A position as the event stores write them: fixed width, so they compare as strings. */
 export const position = (n: number): Position => String(n).padStart(20, '0');
 
@@ -139,8 +142,8 @@ export function accountReadModelContract(name: string, makeFixture: () => Promis
         status: 'suspended',
         external_id: null,
         entity_type: 'business',
-        sessions: [{ id: 'ses_1' }] as unknown as AccountRow['sessions'],
-        documents: [{ id: 'doc_1', kind: 'passport' }] as unknown as AccountRow['documents'],
+        sessions: [SESSION(1), SESSION(2)],
+        documents: [DOCUMENT(1)],
         updated_at: '2026-01-02T03:04:05Z',
         sealed_personal: 'v1.c2VhbGVk',
         revision: 12n,
@@ -169,6 +172,62 @@ export function accountReadModelContract(name: string, makeFixture: () => Promis
       const next = await fixture.open();
       expect(await next.checkpoint()).toBe(position(2));
       expect((await next.list(TENANT, {}, { size: 10 })).rows.map((r) => r.id)).toEqual([row(2).id, row(1).id]);
+    });
+
+    describe('lookups by a linked session or document', () => {
+      const ids = async (filter: AccountFilter, request: ListRequest = { size: 100 }, tenant = TENANT) =>
+        (await readModel.list(tenant, filter, request)).rows.map((r) => r.id);
+
+      it('finds the accounts that link a session or a document, within the tenant, newest first', async () => {
+        await readModel.commit(
+          [
+            row(1, { sessions: [SESSION(1)], documents: [DOCUMENT(1)] }),
+            row(2, { sessions: [SESSION(2), SESSION(3)] }),
+            // A document two accounts link (a business's registration shown for two accounts, say).
+            row(4, { documents: [DOCUMENT(1), DOCUMENT(4)], status: 'active' }),
+            row(5, { tenant: OTHER, sessions: [SESSION(1)] }),
+          ],
+          START,
+          position(1),
+        );
+        expect(await ids({ session: SESSION(1) })).toEqual([row(1).id]);
+        expect(await ids({ session: SESSION(3) })).toEqual([row(2).id]);
+        expect(await ids({ document: DOCUMENT(1) })).toEqual([row(4).id, row(1).id]);
+        expect(await ids({ session: SESSION(1) }, { size: 100 }, OTHER)).toEqual([row(5).id]);
+        expect(await ids({ session: SESSION(9) })).toEqual([]);
+        expect(await ids({ document: SESSION(1) })).toEqual([]);
+        // Combined with each other and with the other filters.
+        expect(await ids({ document: DOCUMENT(1), status: 'active' })).toEqual([row(4).id]);
+        expect(await ids({ document: DOCUMENT(1), session: SESSION(1) })).toEqual([row(1).id]);
+        expect(await ids({ document: DOCUMENT(4), session: SESSION(1) })).toEqual([]);
+        expect(await ids({ document: DOCUMENT(1), external_id: 'user-4' })).toEqual([row(4).id]);
+        expect(await ids({ document: DOCUMENT(1), external_id: 'user-2' })).toEqual([]);
+        expect(await ids({ document: DOCUMENT(1), entity_type: 'business' })).toEqual([]);
+      });
+
+      it('follows a row as its links change, and pages the accounts of one document', async () => {
+        const many = Array.from({ length: 7 }, (_, n) => row(n, { documents: [DOCUMENT(1)] }));
+        await readModel.commit(many, START, position(1));
+        const newestFirst = many.map((r) => r.id).reverse();
+        const first = await readModel.list(TENANT, { document: DOCUMENT(1) }, { size: 3 });
+        expect(first.rows.map((r) => r.id)).toEqual(newestFirst.slice(0, 3));
+        const second = await readModel.list(TENANT, { document: DOCUMENT(1) }, { size: 3, after: first.older! });
+        expect(second.rows.map((r) => r.id)).toEqual(newestFirst.slice(3, 6));
+        expect(second.newer).toEqual({ created_at: second.rows[0].created_at, id: second.rows[0].id, inclusive: false });
+        const back = await readModel.list(TENANT, { document: DOCUMENT(1) }, { size: 3, before: second.newer! });
+        expect(back.rows.map((r) => r.id)).toEqual(newestFirst.slice(0, 3));
+
+        await readModel.commit([row(3, { documents: [DOCUMENT(2)], revision: 1n }), row(5, { documents: [], sessions: [SESSION(5)], revision: 1n })], position(1), position(2));
+        expect(await ids({ document: DOCUMENT(1) })).toEqual(newestFirst.filter((id) => id !== row(3).id && id !== row(5).id));
+        expect(await ids({ document: DOCUMENT(2) })).toEqual([row(3).id]);
+        expect(await ids({ session: SESSION(5) })).toEqual([row(5).id]);
+
+        const next = await fixture.open();
+        expect((await next.list(TENANT, { session: SESSION(5) }, { size: 10 })).rows.map((r) => r.id)).toEqual([row(5).id]);
+        await readModel.reset();
+        expect(await ids({ document: DOCUMENT(1) })).toEqual([]);
+        expect(await ids({ session: SESSION(5) })).toEqual([]);
+      });
     });
 
     describe('lists', () => {

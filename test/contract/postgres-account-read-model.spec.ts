@@ -5,7 +5,7 @@ import { START } from '../../src/storage/event-store.port';
 import { LOCK_CLASS, LOCKS } from '../../src/storage/postgres/advisory-locks';
 import { listQuery, PostgresAccountReadModel } from '../../src/storage/postgres/postgres-account-read-model';
 import { describePostgres, migratedPool } from '../support/postgres';
-import { accountReadModelContract, acquireWithin, position, row, TENANT } from './account-read-model.contract';
+import { accountReadModelContract, acquireWithin, DOCUMENT, position, row, SESSION, TENANT } from './account-read-model.contract';
 
 describePostgres('PostgreSQL account read model', (database) => {
   accountReadModelContract('PostgreSQL', async () => {
@@ -95,10 +95,14 @@ describePostgres('PostgreSQL account read model', (database) => {
           status: statuses[Math.floor(pick() * 4)],
           entity_type: pick() < 0.7 ? 'person' : 'business',
           created_at: `2026-01-${String(1 + Math.floor(pick() * 28)).padStart(2, '0')}T00:00:${String(Math.floor(pick() * 60)).padStart(2, '0')}Z`,
+          // Most accounts link a session or two and a document; one document is linked by many.
+          sessions: [SESSION(n), ...(pick() < 0.3 ? [SESSION(n + 100_000)] : [])],
+          documents: pick() < 0.5 ? [DOCUMENT(n)] : pick() < 0.2 ? [DOCUMENT(0)] : [],
         }),
       );
       await new PostgresAccountReadModel(pool).commit(rows, START, position(1));
       await pool.query('ANALYZE accounts');
+      await pool.query('ANALYZE account_links');
     });
     afterAll(() => pool.end());
 
@@ -115,6 +119,11 @@ describePostgres('PostgreSQL account read model', (database) => {
       [{ status: 'active', entity_type: 'business' }, 'accounts_by_status_and_entity_type'],
       [{ external_id: 'user-5' }, 'accounts_by_external_id'],
       [{ external_id: 'user-5', status: 'active' }, 'accounts_by_external_id'],
+      // A linked session or document: account_links in the list's order, then each account by its key.
+      [{ session: SESSION(5) }, 'account_links_lookup'],
+      [{ document: DOCUMENT(0) }, 'account_links_lookup'],
+      [{ document: DOCUMENT(8), status: 'active' }, 'account_links_lookup'],
+      [{ document: DOCUMENT(8), session: SESSION(5) }, 'account_links_lookup'],
     ];
     const bound: ListBound = { created_at: '2026-01-14T00:00:30Z', id: 'acc_01HQ0000000000000000003000', inclusive: false };
 
@@ -127,8 +136,12 @@ describePostgres('PostgreSQL account read model', (database) => {
               const query = listQuery(BIG_TENANT, filter, side, at, what, what === 'rows' ? 26 : 1);
               const { rows } = await pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({ text: `EXPLAIN (FORMAT JSON) ${query.text}`, values: query.values });
               const plan = nodes(rows[0]['QUERY PLAN'][0].Plan);
-              const scans = plan.filter((node) => /Scan/.test(node['Node Type']));
-              expect(scans.map((node) => [node['Node Type'].replace(' Only', ''), node['Index Name']])).toEqual([['Index Scan', index]]);
+              const scans = plan.filter((node) => /Scan/.test(node['Node Type'])).map((node) => [node['Node Type'].replace(' Only', ''), node['Index Name']]);
+              if (index === 'account_links_lookup') {
+                // The links first, then the account (and any other link) by primary key: index probes only.
+                expect(scans[0]).toEqual(['Index Scan', index]);
+                expect(scans.slice(1).every(([type, name]) => type === 'Index Scan' && /_pkey$/.test(name ?? ''))).toBe(true);
+              } else expect(scans).toEqual([['Index Scan', index]]);
               // A lookup by external_id finds at most a handful of rows and may sort them; a page of a list must not.
               if (filter.external_id === undefined) expect(plan.map((node) => node['Node Type'])).not.toContain('Sort');
             }

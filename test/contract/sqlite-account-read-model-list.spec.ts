@@ -36,6 +36,28 @@ describe('SQLite account read model: list query plans', () => {
       }
     }
   });
+
+  // A lookup by a linked session or document walks account_links in the list's order and joins each
+  // account by its id; another link filter is one primary-key probe per account.
+  const LINK_FILTERS: AccountFilter[] = [
+    { session: 's' }, { document: 'd' }, { session: 's', status: 'active', entity_type: 'person' }, { session: 's', document: 'd' },
+  ];
+  it.each(LINK_FILTERS.map((f) => [JSON.stringify(f), f]))('seeks account_links for %s, then each account by id', (_, filter) => {
+    for (const side of ['older', 'newer'] as const) {
+      for (const bound of ['none', 'exclusive', 'inclusive'] as const) {
+        for (const what of ['rows', 'exists'] as const) {
+          const sql = listSql(filter, side, bound, what);
+          const params = { organization_id: 'a', environment: 'b', status: 'active', entity_type: 'person', session: 's', document: 'd', created_at: 'c', id: 'i', limit: 1 };
+          const used = Object.fromEntries(Object.entries(params).filter(([name]) => sql.includes(`@${name}`)));
+          const details = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(used) as { detail: string }[]).map((p) => p.detail);
+          expect(details[0]).toMatch(/^SEARCH account_links USING (COVERING )?INDEX account_links_lookup \(organization_id=\? AND environment=\? AND relationship=\? AND related_id=\?/);
+          expect(details[1]).toMatch(/^SEARCH accounts USING (COVERING )?INDEX sqlite_autoindex_accounts_1 \(id=\?\)$/);
+          if (filter.session && filter.document) expect(details[2]).toMatch(/^SEARCH linked EXISTS USING PRIMARY KEY/);
+          expect(details.join('\n')).not.toMatch(/TEMP B-TREE|SCAN/);
+        }
+      }
+    }
+  });
 });
 
 describe('SQLite account read model: checkpoints of files written before positions were strings', () => {

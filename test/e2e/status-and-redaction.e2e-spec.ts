@@ -173,6 +173,8 @@ describe('Erasure proof', () => {
 
   it('leaves none of an account\'s personal values in any file under DATA_DIR, and replays to the redacted account', async () => {
     const t = await startApp();
+    // Sent with Idempotency-Key, so their answers (which hold the personal values) are kept too.
+    const keys = { person: 'erasure-create-person', business: 'erasure-create-business', status: 'erasure-status' };
     const person = await t.create({
       external_id: 'erase-me',
       entity_type: 'person',
@@ -180,7 +182,7 @@ describe('Erasure proof', () => {
       contact: { email: VALUES.email, phone: VALUES.phone },
       address: { line1: VALUES.line1, line2: VALUES.line2, locality: VALUES.locality, administrative_area: VALUES.area, postal_code: VALUES.postal, country_code: 'AU' },
       identity_numbers: [{ number: VALUES.ssn, class: 'ssn', issuing_country_code: 'US' }, { number: VALUES.passport, class: 'passport', issuing_country_code: 'AU' }],
-    }).expect(201);
+    }).set('Idempotency-Key', keys.person).expect(201);
     const business = await t.create({
       external_id: 'erase-biz',
       entity_type: 'business',
@@ -189,10 +191,14 @@ describe('Erasure proof', () => {
         registration_date: '2001-02-03',
         shareholders: [{ name: VALUES.shareholder, shareholder_type: 'person', date_of_birth: '1950-06-07', id_type: 'passport', id_number: VALUES.shareholderId, number_of_share: '1000', percentage_of_share: 100 }],
       },
-    }).expect(201);
+    }).set('Idempotency-Key', keys.business).expect(201);
     const ids = [person.body.data.id, business.body.data.id];
     await t.patch(ids[0], { contact: { email: VALUES.newEmail, phone: VALUES.newPhone } }).expect(200);
-    await changeStatus(t, ids[0], 'suspended', VALUES.reason).expect(200);
+    await changeStatus(t, ids[0], 'suspended', VALUES.reason).set('Idempotency-Key', keys.status).expect(200);
+    expect((await changeStatus(t, ids[0], 'suspended', VALUES.reason).set('Idempotency-Key', keys.status).expect(200)).headers['idempotent-replayed']).toBe('true');
+    expect(idempotencyRecords(t.dataDir, ids).filter((r) => r.answered)).toHaveLength(3);
+    // Before any redaction too, no file holds a personal value as it was sent: kept answers are sealed with the account's key.
+    expect(plaintextHits(t.dataDir, Object.values(VALUES))).toEqual([]);
 
     const wrappedKeys = readWrappedKeys(t.dataDir, ids);
     expect(wrappedKeys).toHaveLength(2);
@@ -217,9 +223,19 @@ describe('Erasure proof', () => {
     // Crypto-shredding: no copy of either data key is left, so the ciphertexts in the events are noise.
     for (const key of wrappedKeys) for (const file of filesBelow(t.dataDir)) expect(file.bytes.includes(key)).toBe(false);
 
+    // The kept answers are purged with the accounts: no answer, no fingerprint of a request is left.
+    expect(idempotencyRecords(t.dataDir, ids)).toEqual([
+      { answered: false, fingerprinted: false },
+      { answered: false, fingerprinted: false },
+      { answered: false, fingerprinted: false },
+    ]);
+
     const restarted = await startApp({ dataDir: t.dataDir, key: t.key });
     try {
       for (const [i, id] of ids.entries()) expect((await restarted.get(id).expect(200)).body).toEqual(redacted[i]);
+      // A retry of the create is answered with the redacted account, not the erased answer (and makes no other account).
+      const retry = await restarted.create({ entity_type: 'person' }).set('Idempotency-Key', keys.person).expect(201);
+      expect(retry.body).toEqual(redacted[0]);
       const folds = await freshFolds(t.dataDir, ids);
       for (const [i, id] of ids.entries()) expect(folds.get(id)!.body).toEqual(redacted[i]);
     } finally {
@@ -239,6 +255,20 @@ describe('Erasure proof', () => {
     }
   });
 });
+
+/** The idempotency records about these accounts: whether each still holds an answer, and its request's fingerprint. */
+function idempotencyRecords(dataDir: string, ids: string[]): { answered: boolean; fingerprinted: boolean }[] {
+  const db = new Database(join(dataDir, STATE_FILE), { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT body, fingerprint FROM idempotency_records WHERE subject IN (${ids.map(() => '?').join(', ')}) ORDER BY created_at`).all(...ids) as {
+      body: string | null;
+      fingerprint: string | null;
+    }[];
+    return rows.map((row) => ({ answered: row.body !== null, fingerprinted: row.fingerprint !== null }));
+  } finally {
+    db.close();
+  }
+}
 
 function readWrappedKeys(dataDir: string, ids: string[]): Buffer[] {
   const db = new Database(join(dataDir, KEYS_FILE), { readonly: true });

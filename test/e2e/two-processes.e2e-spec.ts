@@ -42,6 +42,26 @@ describe('Two service processes on one DATA_DIR', () => {
     }
   });
 
+  it('makes one account of 20 concurrent creates with one Idempotency-Key spread over both; every 201 is that account', async () => {
+    const idempotencyKey = `two-processes-${Date.now()}`;
+    const body = { data: { type: 'account', attributes: { entity_type: 'person', contact: { email: 'same.request@example.com' } } } };
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => request(services[i % 2].url).post(ACCOUNTS).set('X-Api-Key', key).set('Idempotency-Key', idempotencyKey).send(body)),
+    );
+    for (const response of responses) expect([201, 409]).toContain(response.status);
+    const ids = new Set(responses.filter((r) => r.status === 201).map((r) => r.body.data.id));
+    expect(ids.size).toBe(1);
+    const made = [...(await freshFolds(dataDir)).values()].filter(
+      (fold) => (fold.body as { data: { attributes: { contact: { email: string } | null } } }).data.attributes.contact?.email === 'same.request@example.com',
+    );
+    expect(made).toHaveLength(1);
+    // Both processes replay it now.
+    for (const service of services) {
+      const replay = await request(service.url).post(ACCOUNTS).set('X-Api-Key', key).set('Idempotency-Key', idempotencyKey).send(body).expect(201);
+      expect([replay.body.data.id, replay.headers['idempotent-replayed']]).toEqual([[...ids][0], 'true']);
+    }
+  });
+
   it('keeps PATCHes in one process and creates in the other from sharing an external_id', async () => {
     const movers = await Promise.all(Array.from({ length: 6 }, (_, i) => create(services[0], `mover-${i}`).expect(201)));
     const responses = await Promise.all([

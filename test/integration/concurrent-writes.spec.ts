@@ -117,12 +117,12 @@ class RacingEventStore extends EventStore {
 async function openProcess(dataDir: string) {
   let store!: RacingEventStore;
   const services = await openServices(dataDir, { decorate: { eventStore: (inner) => (store = new RacingEventStore(inner)) } });
-  const { repository, reservations, eventCodec: codec, ids, clock, cipher } = services;
+  const { repository, reservations, eventCodec: codec, ids, clock } = services;
   const handlers = {
     create: new CreateAccountHandler(repository, reservations, ids, clock),
     update: new UpdateAccountHandler(repository, reservations, clock),
     changeStatus: new ChangeStatusHandler(repository, clock),
-    redact: new RedactAccountHandler(repository, cipher, clock),
+    redact: new RedactAccountHandler(repository, services.erasure, clock),
   };
   return {
     services,

@@ -1,17 +1,30 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { IdFactory } from '../../kernel/ids';
-import { Actor } from '../../kernel/tenant';
+import { Actor, sameTenant } from '../../kernel/tenant';
 import { AccountRuleViolation } from '../domain/errors';
 import { AccountInput } from '../domain/shapes';
 import { AccountRepository } from './account-repository';
 import { AccountCreationAbandoned, ExternalIdReservations, ExternalIdTaken } from './external-id-reservations';
 import { runAccountCommand, WriteResult } from './run-account-command';
 
+/**
+ * The account id of an idempotent create (Idempotency-Key), chosen and recorded with its key before
+ * the account is written: a retry after a lost answer or a crash finds the account made under it
+ * instead of making a second one.
+ */
+export interface RecordedAccountId {
+  /** The id an earlier attempt of this request recorded, if any. */
+  earlier: string | null;
+  /** Records a new id before its account is written; throws when another attempt took the request over. */
+  record(accountId: string): Promise<void>;
+}
+
 export class CreateAccountCommand {
   constructor(
     readonly actor: Actor,
     readonly attributes: AccountInput & { entity_type: string },
+    readonly recordedId?: RecordedAccountId,
   ) {}
 }
 
@@ -26,9 +39,16 @@ export class CreateAccountHandler implements ICommandHandler<CreateAccountComman
     private readonly clock: Clock,
   ) {}
 
-  async execute({ actor, attributes }: CreateAccountCommand): Promise<WriteResult> {
+  async execute({ actor, attributes, recordedId }: CreateAccountCommand): Promise<WriteResult> {
+    if (recordedId?.earlier) {
+      const earlier = await this.repository.load(recordedId.earlier);
+      // An earlier attempt of this very request made it (its answer was lost, or its process died): that is the answer.
+      if (earlier.state && sameTenant(earlier.state.tenant, actor.tenant)) return { accountId: earlier.accountId, revision: earlier.revision as bigint, position: earlier.position };
+    }
     for (let attempt = 1; ; attempt++) {
-      const accountId = this.ids.accountId();
+      // The earlier attempt's id while nothing was written under it; a fresh one, recorded first, otherwise.
+      const accountId = attempt === 1 && recordedId?.earlier ? recordedId.earlier : this.ids.accountId();
+      if (recordedId && accountId !== recordedId.earlier) await recordedId.record(accountId);
       try {
         return await runAccountCommand(this.repository, {
           accountId,

@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { PersonalDataCipher } from '../../crypto/personal-data-cipher';
 import { Clock, toTimestamp } from '../../kernel/clock';
 import { Actor } from '../../kernel/tenant';
+import { AccountErasure } from './account-erasure';
 import { AccountRepository } from './account-repository';
 import { runAccountCommand, WriteResult } from './run-account-command';
 
@@ -14,14 +14,15 @@ export class RedactAccountCommand {
 }
 
 /**
- * Records account.redacted, then destroys the account's data key (crypto-shredding): every sealed
- * copy of its personal data, in old events and anywhere else, becomes unreadable at once.
+ * Records account.redacted, then erases (AccountErasure): the account's data key is destroyed
+ * (crypto-shredding), so every sealed copy of its personal data, in old events and anywhere else,
+ * becomes unreadable at once; stored answers holding it are purged too.
  */
 @CommandHandler(RedactAccountCommand)
 export class RedactAccountHandler implements ICommandHandler<RedactAccountCommand, WriteResult> {
   constructor(
     private readonly repository: AccountRepository,
-    private readonly cipher: PersonalDataCipher,
+    private readonly erasure: AccountErasure,
     private readonly clock: Clock,
   ) {}
 
@@ -33,7 +34,7 @@ export class RedactAccountHandler implements ICommandHandler<RedactAccountComman
       command: () => ({ kind: 'RedactAccount', now: toTimestamp(this.clock.now()) }),
     });
     // Also when nothing new was recorded: a retry after a crash finishes the erasure.
-    await this.cipher.shred(accountId);
+    await this.erasure.erase(accountId);
     return written;
   }
 }

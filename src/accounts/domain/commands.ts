@@ -1,5 +1,6 @@
 import { Tenant } from '../../kernel/tenant';
 import { AccountStatus } from './account';
+import { Relationship } from './relationships';
 import { AccountInput } from './shapes';
 
 // Commands carry everything decide needs, `now` included, so deciding is a pure function.
@@ -30,4 +31,20 @@ export interface RedactAccount {
   now: string;
 }
 
-export type AccountCommand = CreateAccount | UpdateAccount | ChangeStatus | RedactAccount;
+/** Links sessions (documents) to the account; ids it links already are left as they are. */
+export interface LinkRelated {
+  kind: 'LinkRelated';
+  relationship: Relationship;
+  ids: string[];
+  now: string;
+}
+
+/** Unlinks sessions (documents) from the account; ids it does not link are passed over. */
+export interface UnlinkRelated {
+  kind: 'UnlinkRelated';
+  relationship: Relationship;
+  ids: string[];
+  now: string;
+}
+
+export type AccountCommand = CreateAccount | UpdateAccount | ChangeStatus | RedactAccount | LinkRelated | UnlinkRelated;

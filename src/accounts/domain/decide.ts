@@ -1,8 +1,20 @@
 import { Account, ENTITY_TYPES, EntityType, PersonalData, WRITABLE_FIELDS, WritableField } from './account';
-import { AccountCommand, ChangeStatus, CreateAccount, RedactAccount, UpdateAccount } from './commands';
-import { AccountAlreadyExists, AccountNotFound, AccountRedacted, InvalidStatusTransition } from './rules';
+import { AccountCommand, ChangeStatus, CreateAccount, LinkRelated, RedactAccount, UnlinkRelated, UpdateAccount } from './commands';
+import { MAX_LINKED, normalizedRelatedId, Relationship } from './relationships';
+import { AccountAlreadyExists, AccountNotFound, AccountRedacted, InvalidRelatedId, InvalidStatusTransition, TooManyLinked } from './rules';
 import { canTransition } from './status-transitions';
-import { ACCOUNT_CREATED, ACCOUNT_REDACTED, ACCOUNT_STATUS_CHANGED, ACCOUNT_UPDATED, AccountEvent, AccountUpdated } from './events';
+import {
+  ACCOUNT_CREATED,
+  ACCOUNT_DOCUMENT_LINKED,
+  ACCOUNT_DOCUMENT_UNLINKED,
+  ACCOUNT_REDACTED,
+  ACCOUNT_SESSION_LINKED,
+  ACCOUNT_SESSION_UNLINKED,
+  ACCOUNT_STATUS_CHANGED,
+  ACCOUNT_UPDATED,
+  AccountEvent,
+  AccountUpdated,
+} from './events';
 import { AttributeProblem, InvalidAttributes } from './errors';
 import { mergePatch } from './merge-patch';
 import { AccountInput, toAddress, toBusiness, toContact, toIdentityNumbers, toPerson, toPersonalData } from './shapes';
@@ -18,6 +30,10 @@ export function decide(command: AccountCommand, state: Account | null): AccountE
       return changeStatus(command, state);
     case 'RedactAccount':
       return redact(command, state);
+    case 'LinkRelated':
+      return link(command, state);
+    case 'UnlinkRelated':
+      return unlink(command, state);
   }
 }
 
@@ -84,6 +100,48 @@ function redact(command: RedactAccount, state: Account | null): AccountEvent[] {
   if (!state) throw AccountNotFound();
   if (state.redacted_at) return [];
   return [{ type: ACCOUNT_REDACTED, data: { account_id: state.id, redacted_at: command.now } }];
+}
+
+/** Idempotent: ids it links already (or named twice) are linked once; nothing new records nothing. */
+function link(command: LinkRelated, state: Account | null): AccountEvent[] {
+  const { relationship, now } = command;
+  const linked = frozenRelationship(state, relationship);
+  const adding = relatedIds(command).filter((id) => !linked.includes(id));
+  if (linked.length + adding.length > MAX_LINKED) throw TooManyLinked(relationship, linked.length, adding.length);
+  const accountId = state!.id;
+  return adding.map((id) =>
+    relationship === 'sessions'
+      ? { type: ACCOUNT_SESSION_LINKED, data: { account_id: accountId, session_id: id, linked_at: now } }
+      : { type: ACCOUNT_DOCUMENT_LINKED, data: { account_id: accountId, document_id: id, linked_at: now } },
+  );
+}
+
+/** Idempotent: ids it does not link are passed over. */
+function unlink(command: UnlinkRelated, state: Account | null): AccountEvent[] {
+  const { relationship, now } = command;
+  const linked = frozenRelationship(state, relationship);
+  const accountId = state!.id;
+  return relatedIds(command)
+    .filter((id) => linked.includes(id))
+    .map((id) =>
+      relationship === 'sessions'
+        ? { type: ACCOUNT_SESSION_UNLINKED, data: { account_id: accountId, session_id: id, unlinked_at: now } }
+        : { type: ACCOUNT_DOCUMENT_UNLINKED, data: { account_id: accountId, document_id: id, unlinked_at: now } },
+    );
+}
+
+/** The ids linked now, once the account is known to exist and to be open to changes. */
+function frozenRelationship(state: Account | null, relationship: Relationship): readonly string[] {
+  if (!state) throw AccountNotFound();
+  if (state.redacted_at) throw AccountRedacted();
+  return state[relationship];
+}
+
+/** The command's ids, each once, as the account keeps them. The HTTP layer checks them too; an event must never hold a bad one. */
+function relatedIds({ relationship, ids }: LinkRelated | UnlinkRelated): string[] {
+  const normalized = ids.map((id) => normalizedRelatedId(relationship, id));
+  if (normalized.some((id) => id === null)) throw InvalidRelatedId(relationship);
+  return [...new Set(normalized as string[])];
 }
 
 type Writable = Pick<PersonalData, Exclude<WritableField, 'external_id'>> & { external_id: string | null };

@@ -6,6 +6,10 @@ export const ACCOUNT_CREATED = 'account.created';
 export const ACCOUNT_UPDATED = 'account.updated';
 export const ACCOUNT_STATUS_CHANGED = 'account.status_changed';
 export const ACCOUNT_REDACTED = 'account.redacted';
+export const ACCOUNT_SESSION_LINKED = 'account.session_linked';
+export const ACCOUNT_SESSION_UNLINKED = 'account.session_unlinked';
+export const ACCOUNT_DOCUMENT_LINKED = 'account.document_linked';
+export const ACCOUNT_DOCUMENT_UNLINKED = 'account.document_unlinked';
 // Fences written by an external_id claim that found another request's claim abandoned (see
 // application/external-id-reservations.ts). They change nothing, but move the stream past the
 // revision the abandoned write expected, so it can never land.
@@ -56,6 +60,29 @@ export interface AccountRedacted {
   };
 }
 
+// One event per id linked or unlinked: the trail names each session or document on its own.
+// The ids are other services' identifiers, not personal data: nothing here is sealed.
+
+export interface AccountSessionLinked {
+  type: typeof ACCOUNT_SESSION_LINKED;
+  data: { account_id: string; session_id: string; linked_at: string };
+}
+
+export interface AccountSessionUnlinked {
+  type: typeof ACCOUNT_SESSION_UNLINKED;
+  data: { account_id: string; session_id: string; unlinked_at: string };
+}
+
+export interface AccountDocumentLinked {
+  type: typeof ACCOUNT_DOCUMENT_LINKED;
+  data: { account_id: string; document_id: string; linked_at: string };
+}
+
+export interface AccountDocumentUnlinked {
+  type: typeof ACCOUNT_DOCUMENT_UNLINKED;
+  data: { account_id: string; document_id: string; unlinked_at: string };
+}
+
 /** The account's first event was never written, and now never can be: its id names no account. */
 export interface AccountCreationAbandoned {
   type: typeof ACCOUNT_CREATION_ABANDONED;
@@ -73,6 +100,10 @@ export type AccountEvent =
   | AccountUpdated
   | AccountStatusChanged
   | AccountRedacted
+  | AccountSessionLinked
+  | AccountSessionUnlinked
+  | AccountDocumentLinked
+  | AccountDocumentUnlinked
   | AccountCreationAbandoned
   | AccountExternalIdChangeAbandoned;
 export type AccountEventType = AccountEvent['type'];
@@ -81,6 +112,10 @@ export const ACCOUNT_EVENT_TYPES: readonly AccountEventType[] = [
   ACCOUNT_UPDATED,
   ACCOUNT_STATUS_CHANGED,
   ACCOUNT_REDACTED,
+  ACCOUNT_SESSION_LINKED,
+  ACCOUNT_SESSION_UNLINKED,
+  ACCOUNT_DOCUMENT_LINKED,
+  ACCOUNT_DOCUMENT_UNLINKED,
   ACCOUNT_CREATION_ABANDONED,
   ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED,
 ];

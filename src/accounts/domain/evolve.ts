@@ -2,8 +2,12 @@ import { Account, NO_PERSONAL_DATA, PERSONAL_FIELDS } from './account';
 import {
   ACCOUNT_CREATED,
   ACCOUNT_CREATION_ABANDONED,
+  ACCOUNT_DOCUMENT_LINKED,
+  ACCOUNT_DOCUMENT_UNLINKED,
   ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED,
   ACCOUNT_REDACTED,
+  ACCOUNT_SESSION_LINKED,
+  ACCOUNT_SESSION_UNLINKED,
   ACCOUNT_STATUS_CHANGED,
   ACCOUNT_UPDATED,
   AccountEvent,
@@ -48,6 +52,15 @@ export function evolve(state: Account | null, event: AccountEvent): Account | nu
     case ACCOUNT_REDACTED:
       // Everything but the personal data stays: id, status, external_id, entity_type, timestamps, relationships.
       return state && { ...state, ...NO_PERSONAL_DATA, redacted_at: event.data.redacted_at };
+    // Newest last; a link or unlink is a recorded change, so it moves updated_at.
+    case ACCOUNT_SESSION_LINKED:
+      return state && { ...state, sessions: [...state.sessions.filter((id) => id !== event.data.session_id), event.data.session_id], updated_at: event.data.linked_at };
+    case ACCOUNT_SESSION_UNLINKED:
+      return state && { ...state, sessions: state.sessions.filter((id) => id !== event.data.session_id), updated_at: event.data.unlinked_at };
+    case ACCOUNT_DOCUMENT_LINKED:
+      return state && { ...state, documents: [...state.documents.filter((id) => id !== event.data.document_id), event.data.document_id], updated_at: event.data.linked_at };
+    case ACCOUNT_DOCUMENT_UNLINKED:
+      return state && { ...state, documents: state.documents.filter((id) => id !== event.data.document_id), updated_at: event.data.unlinked_at };
     case ACCOUNT_CREATION_ABANDONED:
     case ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED:
       // Fences only: a stream holding just the first of these folds to no account at all.

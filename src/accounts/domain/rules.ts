@@ -1,5 +1,6 @@
 import { AccountStatus } from './account';
 import { AccountRuleViolation } from './errors';
+import { MAX_LINKED, Relationship, relatedIdRule } from './relationships';
 import { allowedTransitions } from './status-transitions';
 
 // The refusals of the account's rules, each with its stable client-facing code.
@@ -17,3 +18,14 @@ export const InvalidStatusTransition = (from: AccountStatus, to: AccountStatus) 
     from,
     to,
   });
+
+export const TooManyLinked = (relationship: Relationship, linked: number, adding: number) =>
+  new AccountRuleViolation(
+    'relationship_limit_exceeded',
+    `An account links at most ${MAX_LINKED} ${relationship}: it links ${linked}, and this request would add ${adding} more. Unlink some first`,
+    undefined,
+    { relationship, limit: MAX_LINKED, linked, adding },
+  );
+
+export const InvalidRelatedId = (relationship: Relationship) =>
+  new AccountRuleViolation('invalid_related_id', `Every id of ${relationship} must be ${relatedIdRule(relationship)}`, undefined, { relationship });

@@ -7,8 +7,9 @@ import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { publicBaseUrl } from '../../http/public-url';
+import { idempotentExecution } from '../../idempotency/idempotency.interceptor';
 import { ChangeStatusCommand } from '../application/change-status';
-import { CreateAccountCommand } from '../application/create-account';
+import { CreateAccountCommand, RecordedAccountId } from '../application/create-account';
 import { AccountView, GetAccountQuery } from '../application/get-account';
 import { AccountListView, ListAccountsQuery } from '../application/list-accounts';
 import { RedactAccountCommand } from '../application/redact-account';
@@ -41,7 +42,10 @@ export class AccountsController {
   @RequiresScope('accounts:write')
   async create(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const attributes = readCreateDocument(body, this.today());
-    const written = await this.commands.execute<CreateAccountCommand, WriteResult>(new CreateAccountCommand(actor, attributes));
+    // With Idempotency-Key, the new account's id is recorded with the key before the account is written.
+    const execution = idempotentExecution(request);
+    const recordedId: RecordedAccountId | undefined = execution ? { earlier: execution.earlierSubject, record: (id) => execution.recordSubject(id) } : undefined;
+    const written = await this.commands.execute<CreateAccountCommand, WriteResult>(new CreateAccountCommand(actor, attributes, recordedId));
     response.setHeader('Location', `${collectionUrl(request, this.config)}/${written.accountId}`);
     return this.answer(actor, written, response);
   }
@@ -95,9 +99,10 @@ export class AccountsController {
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentActor() actor: Actor,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    knownIdFormat(id);
+    idempotentExecution(request)?.about(knownIdFormat(id));
     const { status, reason } = readStatusChangeDocument(body);
     const written = await this.commands.execute<ChangeStatusCommand, WriteResult>(new ChangeStatusCommand(actor, id, status, reason, readIfMatch(ifMatch)));
     return this.answer(actor, written, response);
@@ -110,8 +115,12 @@ export class AccountsController {
     @Param('id') id: string,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentActor() actor: Actor,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
+    // Its answer holds no personal data, but is sealed like the others: once the key is destroyed it
+    // cannot be kept, and a retry answers anew (redacting again records nothing).
+    idempotentExecution(request)?.about(knownIdFormat(id));
     const written = await this.commands.execute<RedactAccountCommand, WriteResult>(new RedactAccountCommand(actor, knownIdFormat(id), readIfMatch(ifMatch)));
     return this.answer(actor, written, response);
   }

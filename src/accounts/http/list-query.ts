@@ -3,11 +3,12 @@ import { errorObject, JsonApiErrorObject, problemsError } from '../../http/jsona
 import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { AccountListView } from '../application/list-accounts';
 import { ACCOUNT_STATUSES, ENTITY_TYPES } from '../domain/account';
-import { AccountFilter, ListBound, ListRequest } from '../projection/account-read-model.port';
+import { normalizedRelatedId, relatedIdRule } from '../domain/relationships';
+import { AccountFilter, LINK_FILTERS, ListBound, ListRequest } from '../projection/account-read-model.port';
 import { PRINTABLE } from './account-attributes.dto';
 import { accountResource } from './account.serializer';
 
-// GET /accounts (docs/API.md): filter[external_id|status|entity_type], page[size|after|before].
+// GET /accounts (docs/API.md): filter[external_id|status|entity_type|session|document], page[size|after|before].
 
 export const DEFAULT_PAGE_SIZE = 15;
 export const MAX_PAGE_SIZE = 100;
@@ -46,6 +47,14 @@ export function readListQuery(search: URLSearchParams): ListQuery {
         if (isOneOf(value, ENTITY_TYPES)) filter.entity_type = value;
         else problem(name, `filter[entity_type] must be one of ${ENTITY_TYPES.join(', ')}`);
         break;
+      case 'filter[session]':
+      case 'filter[document]': {
+        const filterName = name === 'filter[session]' ? 'session' : 'document';
+        const id = normalizedRelatedId(LINK_FILTERS[filterName], value);
+        if (id !== null) filter[filterName] = id;
+        else problem(name, `${name} must be ${relatedIdRule(LINK_FILTERS[filterName])}`);
+        break;
+      }
       case 'page[size]': {
         const size = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
         if (size >= 1 && size <= MAX_PAGE_SIZE) page.size = size;
@@ -60,7 +69,10 @@ export function readListQuery(search: URLSearchParams): ListQuery {
         break;
       }
       default:
-        problem(name, `Unknown query parameter ${name}: filter[external_id], filter[status], filter[entity_type], page[size], page[after] and page[before] are supported`);
+        problem(
+          name,
+          `Unknown query parameter ${name}: filter[external_id], filter[status], filter[entity_type], filter[session], filter[document], page[size], page[after] and page[before] are supported`,
+        );
     }
   }
   if (page.after && page.before) problem('page[before]', 'Use page[after] or page[before], not both');

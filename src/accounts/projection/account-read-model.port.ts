@@ -15,7 +15,14 @@ export interface AccountFilter {
   external_id?: string;
   status?: AccountStatus;
   entity_type?: EntityType;
+  /** Accounts that link this session (as the account keeps it: see normalizedRelatedId). */
+  session?: string;
+  /** Accounts that link this document. */
+  document?: string;
 }
+
+/** The filters that name a linked session or document, and the relationship each looks in. */
+export const LINK_FILTERS = { session: 'sessions', document: 'documents' } as const;
 
 /**
  * A boundary in a tenant's list, which runs newest first by (created_at, id): that key is immutable,

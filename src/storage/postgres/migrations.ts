@@ -120,6 +120,53 @@ export const MIGRATIONS: readonly Migration[] = [
         wrapped_key bytea NOT NULL
       );`,
   },
+  {
+    version: 6,
+    description: "the accounts' linked sessions and documents, one row per link, for filter[session] and filter[document]",
+    // As in the SQLite read model: the tenant, the relationship and the id by equality, then the
+    // list's order. Filled from the rows' own lists, which no write could fill before.
+    sql: `
+      CREATE TABLE account_links (
+        account_id      text COLLATE "C" NOT NULL,
+        relationship    text COLLATE "C" NOT NULL,
+        related_id      text COLLATE "C" NOT NULL,
+        organization_id text COLLATE "C" NOT NULL,
+        environment     text COLLATE "C" NOT NULL,
+        created_at      text COLLATE "C" NOT NULL,
+        PRIMARY KEY (account_id, relationship, related_id)
+      );
+      CREATE INDEX account_links_lookup ON account_links (organization_id, environment, relationship, related_id, created_at, account_id);
+      INSERT INTO account_links (account_id, relationship, related_id, organization_id, environment, created_at)
+        SELECT accounts.id, 'sessions', linked.value, accounts.organization_id, accounts.environment, accounts.created_at
+        FROM accounts, jsonb_array_elements_text(accounts.sessions::jsonb) AS linked
+        UNION
+        SELECT accounts.id, 'documents', linked.value, accounts.organization_id, accounts.environment, accounts.created_at
+        FROM accounts, jsonb_array_elements_text(accounts.documents::jsonb) AS linked;`,
+  },
+  {
+    version: 7,
+    description: 'idempotency records: one per (tenant, Idempotency-Key hash), with its lease, subject and answer',
+    // Times are milliseconds since the epoch, by the service's clock. The subject index serves the
+    // purge on redaction; the age index, the sweep of records older than 24 hours.
+    sql: `
+      CREATE TABLE idempotency_records (
+        organization_id text COLLATE "C" NOT NULL,
+        environment     text COLLATE "C" NOT NULL,
+        key_hash        text COLLATE "C" NOT NULL,
+        fingerprint     text,
+        subject         text COLLATE "C",
+        owner           text,
+        lease_until     bigint NOT NULL,
+        created_at      bigint NOT NULL,
+        status          integer,
+        headers         text,
+        body            text,
+        sealed          boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (organization_id, environment, key_hash)
+      );
+      CREATE INDEX idempotency_records_by_subject ON idempotency_records (subject) WHERE subject IS NOT NULL;
+      CREATE INDEX idempotency_records_by_age ON idempotency_records (created_at);`,
+  },
 ];
 
 /** The database was migrated by a newer build than this one: running on it could corrupt it. */

@@ -3,6 +3,7 @@ import {
   AccountFilter,
   AccountReadModel,
   AccountRow,
+  LINK_FILTERS,
   ListBound,
   ListPage,
   ListRequest,
@@ -16,6 +17,7 @@ import { PostgresProjectionLease } from './postgres-projection-lease';
 
 const PROJECTION = 'accounts';
 const FILTER_COLUMNS = ['external_id', 'status', 'entity_type'] as const;
+const LINK_FILTER_NAMES = Object.keys(LINK_FILTERS) as (keyof typeof LINK_FILTERS)[];
 const ROW_COLUMNS = [
   'id', 'organization_id', 'environment', 'status', 'external_id', 'entity_type', 'sessions',
   'documents', 'created_at', 'updated_at', 'redacted_at', 'sealed_personal', 'revision',
@@ -35,6 +37,8 @@ export interface ListQuery {
  * The SQL of a page (`rows`) or of the question whether any account lies beyond a bound (`exists`).
  * Equality on the tenant and the filters, then a row comparison on (created_at, id) in the index's
  * order: the planner answers it from the filter combination's index (migration 2) without a sort.
+ * A filter on a linked session or document (without external_id, whose one account is sought
+ * directly) walks account_links (migration 6) in the list's order and joins each account by id.
  */
 export function listQuery(
   tenant: Tenant,
@@ -44,22 +48,40 @@ export function listQuery(
   what: 'rows' | 'exists',
   limit: number,
 ): ListQuery {
+  const byLink = filter.external_id === undefined ? LINK_FILTER_NAMES.find((name) => filter[name] !== undefined) : undefined;
   const values: unknown[] = [tenant.organization_id, tenant.environment];
-  const where = ['organization_id = $1', 'environment = $2'];
-  for (const column of FILTER_COLUMNS) {
-    if (filter[column] === undefined) continue;
-    values.push(filter[column]);
-    where.push(`${column} = $${values.length}`);
+  const parameter = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const where: string[] = [];
+  let from: string;
+  let order: [string, string];
+  if (byLink) {
+    from = 'account_links JOIN accounts ON accounts.id = account_links.account_id';
+    where.push('account_links.organization_id = $1', 'account_links.environment = $2', `account_links.relationship = ${parameter(LINK_FILTERS[byLink])}`, `account_links.related_id = ${parameter(filter[byLink])}`);
+    order = ['account_links.created_at', 'account_links.account_id'];
+  } else {
+    from = 'accounts';
+    where.push('accounts.organization_id = $1', 'accounts.environment = $2');
+    order = ['accounts.created_at', 'accounts.id'];
+  }
+  for (const column of FILTER_COLUMNS) if (filter[column] !== undefined) where.push(`accounts.${column} = ${parameter(filter[column])}`);
+  for (const name of LINK_FILTER_NAMES) {
+    if (filter[name] === undefined || name === byLink) continue;
+    where.push(
+      `EXISTS (SELECT 1 FROM account_links AS linked WHERE linked.account_id = accounts.id AND linked.relationship = ${parameter(LINK_FILTERS[name])} AND linked.related_id = ${parameter(filter[name])})`,
+    );
   }
   if (bound) {
-    values.push(bound.created_at, bound.id);
-    where.push(`(created_at, id) ${side === 'older' ? '<' : '>'}${bound.inclusive ? '=' : ''} ($${values.length - 1}, $${values.length})`);
+    const createdAt = parameter(bound.created_at);
+    const id = parameter(bound.id);
+    where.push(`(${order.join(', ')}) ${side === 'older' ? '<' : '>'}${bound.inclusive ? '=' : ''} (${createdAt}, ${id})`);
   }
-  values.push(limit);
   const direction = side === 'older' ? 'DESC' : 'ASC';
   return {
-    text: `SELECT ${what === 'rows' ? '*' : '1'} FROM accounts WHERE ${where.join(' AND ')}
-      ORDER BY created_at ${direction}, id ${direction} LIMIT $${values.length}`,
+    text: `SELECT ${what === 'rows' ? 'accounts.*' : '1'} FROM ${from} WHERE ${where.join(' AND ')}
+      ORDER BY ${order[0]} ${direction}, ${order[1]} ${direction} LIMIT ${parameter(limit)}`,
     values,
   };
 }
@@ -95,6 +117,7 @@ export class PostgresAccountReadModel extends AccountReadModel {
   async reset(): Promise<void> {
     await inTransaction(this.pool, async (client) => {
       await client.query('DELETE FROM accounts');
+      await client.query('DELETE FROM account_links');
       await client.query('DELETE FROM projection_checkpoints WHERE projection = $1', [PROJECTION]);
     });
   }
@@ -155,6 +178,7 @@ export class PostgresAccountReadModel extends AccountReadModel {
     // One row per account: a statement's ON CONFLICT cannot update the same row twice.
     const latest = [...new Map(rows.map((row) => [row.id, row])).values()];
     for (let i = 0; i < latest.length; i += ROWS_PER_STATEMENT) await upsert(client, latest.slice(i, i + ROWS_PER_STATEMENT));
+    await replaceLinks(client, latest);
     return true;
   }
 }
@@ -203,6 +227,25 @@ async function upsert(client: PoolClient, rows: AccountRow[]): Promise<void> {
        sealed_personal = excluded.sealed_personal, revision = excluded.revision`,
     values,
   );
+}
+
+const LINK_COLUMNS = ['account_id', 'relationship', 'related_id', 'organization_id', 'environment', 'created_at'] as const;
+
+/** The rows' links written anew: at most 200 a row, and most rows have none. */
+async function replaceLinks(client: PoolClient, rows: AccountRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query('DELETE FROM account_links WHERE account_id = ANY($1::text[])', [rows.map((row) => row.id)]);
+  const links = rows.flatMap((row) =>
+    Object.values(LINK_FILTERS).flatMap((relationship) =>
+      row[relationship].map((related_id) => [row.id, relationship, related_id, row.tenant.organization_id, row.tenant.environment, row.created_at]),
+    ),
+  );
+  // 6 parameters a link: 10,000 of them stay well below PostgreSQL's 65,535 per statement.
+  for (let i = 0; i < links.length; i += 10_000) {
+    const chunk = links.slice(i, i + 10_000);
+    const tuples = chunk.map((_, n) => `(${LINK_COLUMNS.map((__, c) => `$${n * LINK_COLUMNS.length + c + 1}`).join(', ')})`);
+    await client.query(`INSERT INTO account_links (${LINK_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, chunk.flat());
+  }
 }
 
 function toColumns(row: AccountRow): Row {

@@ -5,6 +5,7 @@ import { PostgresAccountReadModel } from './postgres-account-read-model';
 import { PostgresApiKeyStore } from './postgres-api-key-store';
 import { PostgresDataKeyStore, PostgresDataKeyStoreOptions } from './postgres-data-key-store';
 import { PostgresEventStore } from './postgres-event-store';
+import { PostgresIdempotencyStore } from './postgres-idempotency-store';
 import { createPostgresPool, describeDatabaseUrl, PostgresPoolOptions } from './postgres-pool';
 
 export interface PostgresStorageOptions extends PostgresPoolOptions {
@@ -31,6 +32,7 @@ export class PostgresStorage {
   readonly readModel: PostgresAccountReadModel;
   readonly dataKeys: PostgresDataKeyStore;
   readonly apiKeys: PostgresApiKeyStore;
+  readonly idempotency: PostgresIdempotencyStore;
 
   private constructor(
     readonly pool: Pool,
@@ -40,6 +42,7 @@ export class PostgresStorage {
     this.readModel = new PostgresAccountReadModel(pool);
     this.dataKeys = new PostgresDataKeyStore(pool, options.dataKeys);
     this.apiKeys = new PostgresApiKeyStore(pool);
+    this.idempotency = new PostgresIdempotencyStore(pool);
   }
 
   /** Connects, migrates, and finishes any erasure a process left half done (read-only: checks the schema only). */

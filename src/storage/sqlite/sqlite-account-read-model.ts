@@ -5,6 +5,7 @@ import {
   AccountFilter,
   AccountReadModel,
   AccountRow,
+  LINK_FILTERS,
   ListBound,
   ListPage,
   ListRequest,
@@ -31,6 +32,22 @@ const INDEXES = {
 } as const;
 
 const FILTER_COLUMNS = ['external_id', 'status', 'entity_type'] as const;
+const LINK_FILTER_NAMES = Object.keys(LINK_FILTERS) as (keyof typeof LINK_FILTERS)[];
+
+// The accounts' linked sessions and documents, one row per link, so that filter[session] and
+// filter[document] are index seeks too: the tenant, the relationship and the id by equality, then
+// the list's order. created_at is the account's (immutable), copied here for that order.
+const LINKS_TABLE = `
+  CREATE TABLE IF NOT EXISTS account_links (
+    account_id      TEXT NOT NULL,
+    relationship    TEXT NOT NULL,
+    related_id      TEXT NOT NULL,
+    organization_id TEXT NOT NULL,
+    environment     TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (account_id, relationship, related_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS account_links_lookup ON account_links (organization_id, environment, relationship, related_id, created_at, account_id);`;
 
 /** Named explicitly: without statistics the planner could pick an index that serves the order but not the filter. */
 function indexFor(filter: AccountFilter): keyof typeof INDEXES {
@@ -44,14 +61,40 @@ function indexFor(filter: AccountFilter): keyof typeof INDEXES {
 /** Toward older accounts the list runs newest first; toward newer ones, from the bound upward. */
 type Side = 'older' | 'newer';
 
-/** The SQL of a page (`rows`) or of the question whether any account lies beyond a bound (`exists`). */
+/**
+ * The SQL of a page (`rows`) or of the question whether any account lies beyond a bound (`exists`).
+ * A filter on a linked session or document (without external_id, whose one account is sought
+ * directly) walks account_links in the list's order and joins each account by its id.
+ */
 export function listSql(filter: AccountFilter, side: Side, bound: 'none' | 'exclusive' | 'inclusive', what: 'rows' | 'exists'): string {
-  const where = ['organization_id = @organization_id', 'environment = @environment'];
-  for (const column of FILTER_COLUMNS) if (filter[column] !== undefined) where.push(`${column} = @${column}`);
-  if (bound !== 'none') where.push(`(created_at, id) ${side === 'older' ? '<' : '>'}${bound === 'inclusive' ? '=' : ''} (@created_at, @id)`);
+  const byLink = filter.external_id === undefined ? LINK_FILTER_NAMES.find((name) => filter[name] !== undefined) : undefined;
+  const where: string[] = [];
+  let from: string;
+  let order: [string, string];
+  if (byLink) {
+    // CROSS JOIN: SQLite then keeps account_links as the outer loop, walked in its index's order.
+    from = 'account_links INDEXED BY account_links_lookup CROSS JOIN accounts ON accounts.id = account_links.account_id';
+    where.push(
+      'account_links.organization_id = @organization_id',
+      'account_links.environment = @environment',
+      `account_links.relationship = '${LINK_FILTERS[byLink]}'`,
+      `account_links.related_id = @${byLink}`,
+    );
+    order = ['account_links.created_at', 'account_links.account_id'];
+  } else {
+    from = `accounts INDEXED BY ${indexFor(filter)}`;
+    where.push('accounts.organization_id = @organization_id', 'accounts.environment = @environment');
+    order = ['accounts.created_at', 'accounts.id'];
+  }
+  for (const column of FILTER_COLUMNS) if (filter[column] !== undefined) where.push(`accounts.${column} = @${column}`);
+  for (const name of LINK_FILTER_NAMES) {
+    if (filter[name] === undefined || name === byLink) continue;
+    where.push(`EXISTS (SELECT 1 FROM account_links AS linked WHERE linked.account_id = accounts.id AND linked.relationship = '${LINK_FILTERS[name]}' AND linked.related_id = @${name})`);
+  }
+  if (bound !== 'none') where.push(`(${order.join(', ')}) ${side === 'older' ? '<' : '>'}${bound === 'inclusive' ? '=' : ''} (@created_at, @id)`);
   const direction = side === 'older' ? 'DESC' : 'ASC';
-  return `SELECT ${what === 'rows' ? '*' : '1'} FROM accounts INDEXED BY ${indexFor(filter)} WHERE ${where.join(' AND ')}
-    ORDER BY created_at ${direction}, id ${direction} LIMIT @limit`;
+  return `SELECT ${what === 'rows' ? 'accounts.*' : '1'} FROM ${from} WHERE ${where.join(' AND ')}
+    ORDER BY ${order[0]} ${direction}, ${order[1]} ${direction} LIMIT @limit`;
 }
 
 interface Row {
@@ -101,6 +144,7 @@ export class SqliteAccountReadModel extends AccountReadModel {
         revision        INTEGER NOT NULL
       );`);
     for (const [name, columns] of Object.entries(INDEXES)) db.exec(`CREATE INDEX IF NOT EXISTS ${name} ON accounts (${columns})`);
+    if (!db.readonly) createLinksTable(db);
     this.statements = {
       checkpoint: db.prepare<[string], { position: string }>('SELECT position FROM projection_checkpoints WHERE projection = ?'),
       moveCheckpoint: db.prepare(
@@ -117,16 +161,35 @@ export class SqliteAccountReadModel extends AccountReadModel {
       ),
       ids: db.prepare<[string, number], { id: string }>('SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?'),
     };
+    // Prepared on first use: a read-only open of a file written before account_links existed never needs them.
+    let links: { remove: Database.Statement; add: Database.Statement } | null = null;
+    const linkStatements = () =>
+      (links ??= {
+        remove: db.prepare('DELETE FROM account_links WHERE account_id = ?'),
+        add: db.prepare(`INSERT INTO account_links (account_id, relationship, related_id, organization_id, environment, created_at)
+          VALUES (@account_id, @relationship, @related_id, @organization_id, @environment, @created_at)`),
+      });
     // One read transaction: the page and the questions about its neighbours see one snapshot.
     this.listTransaction = db.transaction((tenant: Tenant, filter: AccountFilter, request: ListRequest) => this.readPage(tenant, filter, request));
     this.commitTransaction = db.transaction((rows: AccountRow[], from: Position, to: Position) => {
       if (this.readCheckpoint() !== from) return false;
       this.statements.moveCheckpoint.run({ projection: PROJECTION, from, to });
-      for (const row of rows) this.statements.upsert.run(toColumns(row));
+      for (const row of rows) {
+        this.statements.upsert.run(toColumns(row));
+        // A row's links are written anew with it: at most 200, and most rows have none.
+        const { remove, add } = linkStatements();
+        remove.run(row.id);
+        for (const relationship of Object.values(LINK_FILTERS)) {
+          for (const related_id of row[relationship]) {
+            add.run({ account_id: row.id, relationship, related_id, organization_id: row.tenant.organization_id, environment: row.tenant.environment, created_at: row.created_at });
+          }
+        }
+      }
       return true;
     });
     this.resetTransaction = db.transaction(() => {
       db.prepare('DELETE FROM accounts').run();
+      db.prepare('DELETE FROM account_links').run();
       db.prepare('DELETE FROM projection_checkpoints WHERE projection = ?').run(PROJECTION);
     });
   }
@@ -152,7 +215,7 @@ export class SqliteAccountReadModel extends AccountReadModel {
 
   private readPage(tenant: Tenant, filter: AccountFilter, { size, after, before }: ListRequest): ListPage {
     const base: Record<string, string | number> = { organization_id: tenant.organization_id, environment: tenant.environment };
-    for (const column of FILTER_COLUMNS) if (filter[column] !== undefined) base[column] = filter[column]!;
+    for (const name of [...FILTER_COLUMNS, ...LINK_FILTER_NAMES]) if (filter[name] !== undefined) base[name] = filter[name]!;
     const query = (side: Side, bound: ListBound | undefined, limit: number) => {
       const sql = listSql(filter, side, bound ? (bound.inclusive ? 'inclusive' : 'exclusive') : 'none', 'rows');
       return this.statement(sql).all({ ...base, ...(bound && { created_at: bound.created_at, id: bound.id }), limit }) as Row[];
@@ -216,6 +279,22 @@ export class SqliteAccountReadModel extends AccountReadModel {
   private readCheckpoint(): Position {
     return this.statements.checkpoint.get(PROJECTION)?.position ?? START;
   }
+}
+
+/** Creates account_links; when it is new, fills it from the rows' own lists (a file written before it existed). */
+function createLinksTable(db: SqliteDatabase) {
+  db.transaction(() => {
+    const existed = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'account_links'").get() !== undefined;
+    db.exec(LINKS_TABLE);
+    if (existed) return;
+    for (const relationship of Object.values(LINK_FILTERS)) {
+      db.prepare(
+        `INSERT OR IGNORE INTO account_links (account_id, relationship, related_id, organization_id, environment, created_at)
+         SELECT accounts.id, '${relationship}', linked.value, accounts.organization_id, accounts.environment, accounts.created_at
+         FROM accounts, json_each(accounts.${relationship}) AS linked`,
+      ).run();
+    }
+  }).immediate();
 }
 
 /**

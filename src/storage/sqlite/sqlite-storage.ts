@@ -5,6 +5,7 @@ import { SqliteApiKeyStore } from './sqlite-api-key-store';
 import { openSqlite } from './sqlite-database';
 import { SqliteDataKeyStore } from './sqlite-data-key-store';
 import { SqliteEventStore } from './sqlite-event-store';
+import { SqliteIdempotencyStore } from './sqlite-idempotency-store';
 
 // The embedded default: three SQLite files in DATA_DIR. events.sqlite is the source of truth;
 // state.sqlite holds what serves it (read models, API keys); keys.sqlite the accounts' data keys.
@@ -30,4 +31,9 @@ export function openSqliteApiKeyStore(dataDir: string, access: StoreAccess): Sql
 /** No WAL: a destroyed data key must leave no old page image behind, whoever is reading. */
 export function openSqliteDataKeyStore(dataDir: string, access: StoreAccess): SqliteDataKeyStore {
   return new SqliteDataKeyStore(openSqlite(join(dataDir, KEYS_FILE), { durable: true, journal: 'rollback', access }));
+}
+
+/** Beside the API keys: like them, idempotency records cannot be rebuilt from events. */
+export function openSqliteIdempotencyStore(dataDir: string, access: StoreAccess): SqliteIdempotencyStore {
+  return new SqliteIdempotencyStore(openSqlite(join(dataDir, STATE_FILE), { durable: true, access }));
 }

@@ -1,0 +1,36 @@
+import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { JsonLogger } from '../http/json-logger';
+import { fromServices } from '../nest-services';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotentRequests } from './idempotent-requests';
+
+/** Records older than a day are swept this often (and a reservation replaces an expired record anyway). */
+const SWEEP_EVERY_MS = 10 * 60 * 1000;
+
+class IdempotencySweeping implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(IdempotentRequests) private readonly requests: IdempotentRequests,
+    @Inject(JsonLogger) private readonly logger: JsonLogger,
+  ) {}
+
+  onApplicationBootstrap() {
+    const sweep = () =>
+      void this.requests.sweep().catch((error: unknown) => this.logger.event('error', 'idempotency sweep failed; retrying later', { error: error instanceof Error ? error.name : 'unknown' }));
+    sweep();
+    this.timer = setInterval(sweep, SWEEP_EVERY_MS);
+    this.timer.unref();
+  }
+
+  beforeApplicationShutdown() {
+    clearInterval(this.timer);
+  }
+}
+
+/** Idempotency-Key on every POST of every slice. */
+@Module({
+  providers: [fromServices(IdempotentRequests, (s) => s.idempotency), { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, IdempotencySweeping],
+})
+export class IdempotencyModule {}
