@@ -10,35 +10,44 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { HealthModule } from './health/health.module';
+import { HttpDrain } from './http/drain';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
-import { JsonLogger } from './http/json-logger';
 import { Clock } from './kernel/clock';
 import { IdFactory } from './kernel/ids';
+import { LimitsModule } from './limits/limits.module';
+import { AppLogger } from './logging/logger';
+import { MeteredEventStore } from './metrics/metered-event-store';
+import { Metrics } from './metrics/metrics';
+import { MetricsModule } from './metrics/metrics.module';
 import { fromServices, SERVICES, ServicesLifecycle } from './nest-services';
 import { EventStore } from './storage/event-store.port';
 
 export interface AppOverrides {
   clock?: Clock;
-  logger?: JsonLogger;
 }
 
-const SHARED = [APP_CONFIG, JsonLogger, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
+const SHARED = [APP_CONFIG, AppLogger, Metrics, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
 
 /**
- * The configuration, the logger, and the composition root's services (the one clock, id factory,
- * stores and cipher among them), for every module of the app.
+ * The configuration, the logger, the metrics, and the composition root's services (the one clock,
+ * id factory, stores and cipher among them), for every module of the app.
  */
 @Global()
 @Module({})
 class CoreModule {
-  static forRoot(config: AppConfig, overrides: AppOverrides): DynamicModule {
-    const logger = overrides.logger ?? new JsonLogger();
+  static forRoot(config: AppConfig, logger: AppLogger, overrides: AppOverrides): DynamicModule {
+    const metrics = new Metrics();
     return {
       module: CoreModule,
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: JsonLogger, useValue: logger },
-        { provide: SERVICES, useFactory: () => createServices(config, { clock: overrides.clock, logger }) },
+        { provide: AppLogger, useValue: logger },
+        { provide: Metrics, useValue: metrics },
+        {
+          provide: SERVICES,
+          useFactory: () =>
+            createServices(config, { clock: overrides.clock, logger: logger.root, decorate: { eventStore: (store) => new MeteredEventStore(store, metrics) } }),
+        },
         fromServices(Clock, (s) => s.clock),
         fromServices(IdFactory, (s) => s.ids),
         fromServices(EventStore, (s) => s.eventStore),
@@ -47,6 +56,7 @@ class CoreModule {
         fromServices(ApiKeyStore, (s) => s.apiKeyStore),
         fromServices(PersonalDataCipher, (s) => s.cipher),
         ServicesLifecycle,
+        HttpDrain,
       ],
       exports: SHARED,
     };
@@ -55,10 +65,19 @@ class CoreModule {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
+  /** `logger` is the app's own (createApp makes it before Nest starts, so Nest logs through it too). */
+  static forRoot(config: AppConfig, logger: AppLogger, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), AuthModule, AccountsModule, AccountAuditModule, HealthModule],
+      imports: [
+        CoreModule.forRoot(config, logger, overrides),
+        AuthModule,
+        LimitsModule,
+        AccountsModule,
+        AccountAuditModule,
+        HealthModule,
+        MetricsModule.forRoot(config),
+      ],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }

@@ -7,6 +7,7 @@ import { StoreVerifier } from './accounts/audit/store-verifier';
 import { AccountProjection } from './accounts/projection/account-projection';
 import { AccountReadModel } from './accounts/projection/account-read-model.port';
 import { AccountRowCodec } from './accounts/projection/account-row-codec';
+import { ProjectionLag } from './accounts/projection/projection-lag';
 import { ReadModelRebuild } from './accounts/projection/read-model-rebuild';
 import { ApiKeyStore } from './auth/api-key-store.port';
 import { ApiKeys } from './auth/api-keys';
@@ -14,7 +15,6 @@ import { AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { loadOrCreateMasterKeyFile, readMasterKeyFile, verifyMasterKey } from './crypto/master-key';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
-import { JsonLogger } from './http/json-logger';
 import { Clock, SystemClock } from './kernel/clock';
 import { IdFactory, RandomIdFactory } from './kernel/ids';
 import { EventStore, START } from './storage/event-store.port';
@@ -32,7 +32,8 @@ export interface ServicesOptions {
   access?: StoreAccess;
   clock?: Clock;
   ids?: IdFactory;
-  logger?: JsonLogger;
+  /** Where the projection reports failed batches (pino's signature: fields, then message). */
+  logger?: { error(fields: object, message: string): void };
   reservations?: ReservationOptions;
   /** Wraps a port's adapter before anything uses it: how a test puts a double in front of the real store. */
   decorate?: { eventStore?: (store: EventStore) => EventStore };
@@ -54,6 +55,7 @@ export interface Services {
   repository: AccountRepository;
   reservations: ExternalIdReservations;
   projection: AccountProjection;
+  projectionLag: ProjectionLag;
   apiKeys: ApiKeys;
   history: AccountHistory;
   verifier: StoreVerifier;
@@ -80,7 +82,7 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
     const projection = new AccountProjection(eventStore, storage.readModel, eventCodec, rowCodec, {
       ...config.projection,
       onRedacted: (accountId) => cipher.shred(accountId),
-      onError: (error) => logger?.event('error', 'projection batch failed; retrying', { error: error instanceof Error ? error.name : 'unknown' }),
+      onError: (error) => logger?.error({ error: error instanceof Error ? error.name : 'unknown' }, 'projection batch failed; retrying'),
     });
     return {
       access,
@@ -98,6 +100,7 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
       repository,
       reservations,
       projection,
+      projectionLag: new ProjectionLag(eventStore, storage.readModel, projection),
       apiKeys: new ApiKeys(storage.apiKeyStore, ids, clock),
       history: new AccountHistory(eventStore, eventCodec),
       verifier: new StoreVerifier(eventStore, storage.readModel, chain, eventCodec, rowCodec),

@@ -6,7 +6,6 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app';
 import { generateApiKey } from '../../src/auth/api-key';
 import { loadConfig } from '../../src/config/app-config';
-import { JsonLogger } from '../../src/http/json-logger';
 import { Clock } from '../../src/kernel/clock';
 
 export const ACCOUNTS = '/v1/identity/accounts';
@@ -35,7 +34,7 @@ export async function startApp(options: { dataDir?: string; key?: string; clock?
   const key = options.key ?? generateApiKey('staging');
   const logs: string[] = [];
   const config = loadConfig({ DATA_DIR: dataDir, ACCOUNTS_BOOTSTRAP_KEY: key, ...options.env });
-  const app = await createApp(config, { clock: options.clock, logger: new JsonLogger((line) => logs.push(line)) });
+  const app = await createApp(config, { clock: options.clock, log: (line) => logs.push(line) });
   const http = () => request(app.getHttpServer());
   return {
     app,

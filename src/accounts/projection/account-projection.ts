@@ -61,6 +61,11 @@ export class AccountProjection {
     void this.subscribeWhileNeeded();
   }
 
+  /** Whether it follows the store in the background: start() was called, and stop() not since. */
+  get isFollowing(): boolean {
+    return this.following;
+  }
+
   /** Ends the background following. waitFor still catches up on demand, so requests in flight while the app drains are answered. */
   async stop(): Promise<void> {
     this.following = false;
