@@ -7,9 +7,11 @@ import { AppLogger } from '../logging/logger';
 
 /**
  * The first step of a shutdown (SIGTERM, or app.close()): stop accepting connections and let the
- * requests in flight finish, for at most SHUTDOWN_TIMEOUT_MS, before anything they use stops. Nest
- * would close the HTTP server last, after the stores, failing requests still in flight; here it
- * closes first, and the projection and the stores stop only after (onApplicationShutdown).
+ * requests in flight finish, before anything they use stops (the projection, then the stores, in
+ * onApplicationShutdown). Nest's own server.close() would wait without bound: for a keep-alive
+ * connection a client keeps sending on, and for a request that never completes. Here a connection
+ * is closed as soon as its request is answered, and whatever is still in flight after
+ * SHUTDOWN_TIMEOUT_MS is cut off, so the process always ends.
  */
 @Injectable()
 export class HttpDrain implements BeforeApplicationShutdown {

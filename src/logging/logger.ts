@@ -38,7 +38,9 @@ export function createRootLogger(level: LogLevel, sink?: LogSink): pino.Logger {
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED, censor: '[redacted]' },
   };
-  return sink ? pino(options, { write: (line: string) => sink(line.trimEnd()) }) : pino(options);
+  // Written synchronously: a line logged just before the process ends (the last steps of a
+  // shutdown, which Nest ends by re-raising the signal) is not lost in a buffer.
+  return pino(options, sink ? { write: (line: string) => sink(line.trimEnd()) } : pino.destination({ fd: 1, sync: true }));
 }
 
 /**
