@@ -50,7 +50,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.use(jsonBody());
   app.enableShutdownHooks();
   // Receiving a request (headers and body) is bounded like answering it (RequestTimeoutInterceptor).
-  (app.getHttpServer() as Server).requestTimeout = config.requestTimeoutMs;
+  const server = app.getHttpServer() as Server;
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = Math.min(server.headersTimeout, config.requestTimeoutMs);
   await app.init();
   return app;
 }

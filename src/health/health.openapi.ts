@@ -27,7 +27,7 @@ export const HEALTH_SCHEMAS: Record<string, JsonSchema> = {
     required: ['status', 'info', 'error', 'details'],
     additionalProperties: false,
     properties: {
-      status: { enum: ['ok', 'error', 'shutting_down'], description: 'shutting_down once SIGTERM was received' },
+      status: { enum: ['ok', 'error', 'shutting_down'], description: 'shutting_down: the service is stopping (SIGTERM)' },
       info: { ...INDICATORS, description: 'The checks that are up' },
       error: { ...INDICATORS, description: 'The checks that are down' },
       details: { ...INDICATORS, description: 'Every check' },
@@ -59,7 +59,7 @@ export const LivenessDocs = () =>
   applyDecorators(
     ApiTags('operations'),
     ApiProduces('application/json'),
-    ApiOperation({ operationId: 'liveness', summary: 'Liveness', description: 'No key. 200 while the process answers HTTP; no store is checked. 503 once it is shutting down.' }),
+    ApiOperation({ operationId: 'liveness', summary: 'Liveness', description: 'No key. 200 while the process answers HTTP; no store is checked. 503 while it is stopping.' }),
     result(200, 'Alive', { status: 'ok', info: {}, error: {}, details: {} }),
     result(503, 'Shutting down', { status: 'shutting_down', info: {}, error: {}, details: {} }),
   );
@@ -72,7 +72,7 @@ export const ReadinessDocs = () =>
       operationId: 'readiness',
       summary: 'Readiness',
       description:
-        'No key. 200 when every store answers (event store, read model, data keys, API keys) and the read model is at most READY_MAX_LAG_MS behind the event store with its projection running; else 503 naming what is down. 503 once it is shutting down.',
+        'No key. 200 when every store answers (event store, read model, data keys, API keys) and the read model is at most READY_MAX_LAG_MS behind the event store with its projection running; else 503 naming what is down. 503 while it is stopping.',
     }),
     result(200, 'Ready', READY),
     result(503, 'Not ready, or shutting down', {

@@ -130,7 +130,7 @@ export function ApiJsonApiErrors(own: ErrorCodes, options: { body?: boolean; pat
       return ApiResponse({
         status,
         description: `Error codes: ${codes!.map((code) => `\`${code}\``).join(', ')}`,
-        // RateLimit-* once the key is known: not on 401, nor on what is refused before (413, 415, 400).
+        // RateLimit-* are optional: sent once the rate limit has counted the request, not on what is refused before it.
         headers: { ...ANSWER_HEADERS, ...RATE_LIMIT_HEADERS, ...ERROR_HEADERS[status] },
         schema: asSwaggerSchema(errorSchema(codes!)),
         ...(options.examples?.[status] ? { examples: options.examples[status] as never } : {}),

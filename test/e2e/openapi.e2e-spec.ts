@@ -96,5 +96,21 @@ describe('GET /openapi.json', () => {
       expect(check(exchange(200, { data: [], links: { prev: null, next: null } }, { 'x-request-id': undefined }))).toEqual([expect.stringContaining('X-Request-Id is required')]);
       expect(check(exchange(200, { data: [{ type: 'account' }], links: { prev: null, next: null } }))).toEqual([expect.stringContaining('does not match')]);
     });
+
+    it('refuses a request body the service accepted but the document does not allow', () => {
+      const check = openApiChecker(document);
+      const created = (requestBody: unknown) =>
+        check({
+          method: 'POST',
+          url: '/v1/identity/accounts',
+          status: 201,
+          headers: { 'x-request-id': 'req_1', etag: '"0"', location: 'http://localhost/v1/identity/accounts/acc_01HQ3Z8N5V2YB7K4M9TXJ6CWDE' },
+          body: undefined,
+          requestContentType: 'application/json',
+          requestBody,
+        });
+      expect(created({ data: { type: 'account', attributes: { entity_type: 'person' } } })).toEqual([]);
+      expect(created({ data: { type: 'account', attributes: { entity_type: 'person', nickname: 'Jo' } } })).toEqual([expect.stringContaining('the accepted request body does not match')]);
+    });
   });
 });
