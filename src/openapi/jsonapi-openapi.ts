@@ -101,7 +101,8 @@ const ERROR_HEADERS: Partial<Record<number, HeadersObject>> = {
   503: RETRY_AFTER,
 };
 
-function mergeCodes(...sets: ErrorCodes[]): ErrorCodes {
+/** Several sets of error codes as one, each code once per status. */
+export function mergeCodes(...sets: ErrorCodes[]): ErrorCodes {
   const merged: ErrorCodes = {};
   for (const set of sets) for (const [status, codes] of Object.entries(set)) merged[Number(status)] = [...new Set([...(merged[Number(status)] ?? []), ...(codes ?? [])])];
   return merged;

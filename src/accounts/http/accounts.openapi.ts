@@ -9,6 +9,7 @@ import {
   asSwaggerSchema,
   ErrorCodes,
   JsonSchema,
+  mergeCodes,
   nullable,
   ref,
 } from '../../openapi/jsonapi-openapi';
@@ -197,11 +198,6 @@ const WRITE_ERRORS: ErrorCodes = { 409: ['concurrent_modification'], 503: ['read
 const IF_MATCH_ERRORS: ErrorCodes = { 400: ['invalid_header'], 412: ['stale_revision', 'precondition_failed'] };
 const ENVELOPE_ERRORS: ErrorCodes = { 400: ['invalid_document'], 409: ['type_mismatch'] };
 const ATTRIBUTE_ERRORS: ErrorCodes = { 422: ['invalid_attribute', 'missing_attribute', 'unknown_attribute', 'read_only_attribute', 'too_many_problems'] };
-const merged = (...sets: ErrorCodes[]): ErrorCodes =>
-  sets.reduce<ErrorCodes>((all, set) => {
-    for (const [status, codes] of Object.entries(set)) all[Number(status)] = [...(all[Number(status)] ?? []), ...(codes ?? [])];
-    return all;
-  }, {});
 
 const INVALID_BIRTH_DATE = {
   errors: [
@@ -233,7 +229,7 @@ export const CreateAccountDocs = () =>
       examples: example('The account', { data: JANE }),
     }),
     ApiJsonApiErrors(
-      merged(ENVELOPE_ERRORS, ATTRIBUTE_ERRORS, WRITE_ERRORS, { 403: ['client_generated_id'], 409: ['external_id_taken', 'account_already_exists'] }),
+      mergeCodes(ENVELOPE_ERRORS, ATTRIBUTE_ERRORS, WRITE_ERRORS, { 403: ['client_generated_id'], 409: ['external_id_taken', 'account_already_exists'] }),
       { body: true, examples: { 422: example('A birth date that is not a real date', INVALID_BIRTH_DATE) } },
     ),
   );
@@ -295,7 +291,7 @@ export const UpdateAccountDocs = () =>
       examples: example('A new email', { data: { type: 'account', id: JANE.id, attributes: { contact: { email: 'new-email@example.com' } } } }),
     }),
     ACCOUNT_ANSWER('The account as changed, with its new ETag', UPDATED_JANE),
-    ApiJsonApiErrors(merged(ENVELOPE_ERRORS, ATTRIBUTE_ERRORS, WRITE_ERRORS, IF_MATCH_ERRORS, { 404: ['account_not_found'], 409: ['id_mismatch', 'external_id_taken', 'account_redacted'] }), {
+    ApiJsonApiErrors(mergeCodes(ENVELOPE_ERRORS, ATTRIBUTE_ERRORS, WRITE_ERRORS, IF_MATCH_ERRORS, { 404: ['account_not_found'], 409: ['id_mismatch', 'external_id_taken', 'account_redacted'] }), {
       body: true,
       pathParameters: true,
     }),
@@ -319,7 +315,7 @@ export const ChangeStatusDocs = () =>
     }),
     ACCOUNT_ANSWER('The account with its new status and ETag', { ...JANE, attributes: { ...JANE.attributes, status: 'active', updated_at: '2024-05-16T10:00:00Z' } }),
     ApiJsonApiErrors(
-      merged(ENVELOPE_ERRORS, WRITE_ERRORS, IF_MATCH_ERRORS, {
+      mergeCodes(ENVELOPE_ERRORS, WRITE_ERRORS, IF_MATCH_ERRORS, {
         404: ['account_not_found'],
         409: ['invalid_status_transition', 'account_redacted'],
         422: ['invalid_attribute', 'missing_attribute', 'unknown_attribute', 'too_many_problems'],
@@ -344,5 +340,5 @@ export const RedactAccountDocs = () =>
       ...JANE,
       attributes: { ...JANE.attributes, person: null, contact: null, identity_numbers: [], updated_at: null, redacted_at: '2024-05-16T10:00:00Z' },
     }),
-    ApiJsonApiErrors(merged(WRITE_ERRORS, IF_MATCH_ERRORS, { 404: ['account_not_found'] }), { body: true, pathParameters: true }),
+    ApiJsonApiErrors(mergeCodes(WRITE_ERRORS, IF_MATCH_ERRORS, { 404: ['account_not_found'] }), { body: true, pathParameters: true }),
   );
