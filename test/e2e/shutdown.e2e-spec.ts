@@ -69,7 +69,8 @@ describe('SIGTERM', () => {
 
     // One write certainly in flight at the signal: its headers and part of its body are sent before, the rest after.
     const slow = slowCreate(service.url, key, 'slow-write');
-    await sleep(300);
+    await slow.taken;
+    await sleep(100);
     const exited = once(service.child, 'close'); // not 'exit': its output is read to the end by then
     signalled = Date.now();
     service.child.kill('SIGTERM');
@@ -123,7 +124,8 @@ describe('SIGTERM', () => {
       () => 'answered',
       () => 'cut off',
     );
-    await sleep(300);
+    await stuck.taken;
+    await sleep(100);
     const exited = once(service.child, 'close');
     const signalled = Date.now();
     service.child.kill('SIGTERM');
@@ -147,17 +149,23 @@ function post(url: string, key: string, document: unknown, agent?: Agent): Promi
   return answerOf(httpRequest(`${url}${ACCOUNTS}`, { method: 'POST', agent, headers: { 'X-Api-Key': key, 'Content-Type': 'application/json', 'Content-Length': body.length } }).end(body));
 }
 
-/** A create whose request is sent in two parts: `finish` sends the rest. */
+/**
+ * A create whose request is sent in two parts: `finish` sends the rest. `taken` resolves once the
+ * service has read its headers (it answers 100 Continue), so it is a request in flight from then
+ * on, not a connection still waiting to be read.
+ */
 function slowCreate(url: string, key: string, externalId: string) {
   const body = Buffer.from(JSON.stringify(createDocument(externalId)));
   const request = httpRequest(`${url}${ACCOUNTS}`, {
     method: 'POST',
     agent: false,
-    headers: { 'X-Api-Key': key, 'Content-Type': 'application/json', 'Content-Length': body.length },
+    headers: { 'X-Api-Key': key, 'Content-Type': 'application/json', 'Content-Length': body.length, Expect: '100-continue' },
   });
   const answer = answerOf(request);
-  request.write(body.subarray(0, 20));
-  return { answer, finish: () => request.end(body.subarray(20)) };
+  answer.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
+  const taken = once(request, 'continue').then(() => new Promise<void>((resolve) => request.write(body.subarray(0, 20), () => resolve())));
+  request.flushHeaders();
+  return { taken, answer, finish: () => request.end(body.subarray(20)) };
 }
 
 function answerOf(request: ClientRequest): Promise<HttpAnswer> {
