@@ -5,45 +5,46 @@ import { AccountAuditModule } from './accounts/audit/account-audit.module';
 import { AccountReadModel } from './accounts/projection/account-read-model.port';
 import { ApiKeyStore } from './auth/api-key-store.port';
 import { AuthModule } from './auth/auth.module';
-import { createServices, Services, ServicesOptions } from './composition-root';
+import { Services } from './composition-root';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DataKeyStore } from './crypto/data-key-store.port';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { HttpDrain } from './http/drain';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
-import { JsonLogger } from './http/json-logger';
 import { Clock } from './kernel/clock';
 import { IdFactory } from './kernel/ids';
+import { LimitsModule } from './limits/limits.module';
+import { AppLogger } from './logging/logger';
+import { Metrics } from './metrics/metrics';
+import { MetricsModule } from './metrics/metrics.module';
 import { fromServices, SERVICES, ServicesLifecycle } from './nest-services';
 import { EventStore } from './storage/event-store.port';
 
-export interface AppOverrides {
-  clock?: Clock;
-  logger?: JsonLogger;
-  /** Services built beforehand (createApp does, so that a store that cannot be opened fails before Nest starts); closed with the app. */
-  services?: Services;
-  /** For tests: doubles in front of the stores, shorter idempotency leases. */
-  servicesOptions?: Pick<ServicesOptions, 'decorate' | 'idempotency'>;
+/** What createApp builds before Nest starts, for every module: the composition root's services and the metrics. */
+export interface BuiltBeforeNest {
+  services: Services;
+  metrics: Metrics;
 }
 
-const SHARED = [APP_CONFIG, JsonLogger, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
+const SHARED = [APP_CONFIG, AppLogger, Metrics, SERVICES, Clock, IdFactory, EventStore, AccountReadModel, DataKeyStore, ApiKeyStore, PersonalDataCipher];
 
 /**
- * The configuration, the logger, and the composition root's services (the one clock, id factory,
- * stores and cipher among them), for every module of the app.
+ * The configuration, the logger, the metrics, and the composition root's services (the one clock,
+ * id factory, stores and cipher among them), for every module of the app.
  */
 @Global()
 @Module({})
 class CoreModule {
-  static forRoot(config: AppConfig, overrides: AppOverrides): DynamicModule {
-    const logger = overrides.logger ?? new JsonLogger();
+  static forRoot(config: AppConfig, logger: AppLogger, built: BuiltBeforeNest): DynamicModule {
     return {
       module: CoreModule,
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: JsonLogger, useValue: logger },
-        { provide: SERVICES, useFactory: () => overrides.services ?? createServices(config, { ...overrides.servicesOptions, clock: overrides.clock, logger }) },
+        { provide: AppLogger, useValue: logger },
+        { provide: Metrics, useValue: built.metrics },
+        { provide: SERVICES, useValue: built.services },
         fromServices(Clock, (s) => s.clock),
         fromServices(IdFactory, (s) => s.ids),
         fromServices(EventStore, (s) => s.eventStore),
@@ -52,6 +53,7 @@ class CoreModule {
         fromServices(ApiKeyStore, (s) => s.apiKeyStore),
         fromServices(PersonalDataCipher, (s) => s.cipher),
         ServicesLifecycle,
+        HttpDrain,
       ],
       exports: SHARED,
     };
@@ -60,10 +62,20 @@ class CoreModule {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
+  /** `logger` is the app's own (createApp makes it before Nest starts, so Nest logs through it too). */
+  static forRoot(config: AppConfig, logger: AppLogger, built: BuiltBeforeNest): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, overrides), AuthModule, IdempotencyModule, AccountsModule, AccountAuditModule, HealthModule],
+      imports: [
+        CoreModule.forRoot(config, logger, built),
+        AuthModule,
+        LimitsModule,
+        IdempotencyModule,
+        AccountsModule,
+        AccountAuditModule,
+        HealthModule,
+        MetricsModule.forRoot(config),
+      ],
       providers: [{ provide: APP_FILTER, useClass: JsonApiExceptionFilter }],
     };
   }

@@ -1,39 +1,79 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule, AppOverrides } from './app.module';
-import { createServices } from './composition-root';
+import helmet from 'helmet';
+import type { Server } from 'node:http';
+import { AppModule } from './app.module';
+import { createServices, ServicesOptions } from './composition-root';
 import { AppConfig } from './config/app-config';
-import { JsonLogger } from './http/json-logger';
 import { authenticateRequest } from './auth/api-key.guard';
 import { ApiKeys } from './auth/api-keys';
 import { jsonBody } from './http/json-body';
-import { methodNotAllowed, RouterLayers } from './http/method-not-allowed';
-import { requestContext } from './http/request-context';
+import { methodNotAllowed, routePatternOf, RouterLayers } from './http/method-not-allowed';
+import { assignRequestIds } from './http/request-context';
+import { Clock } from './kernel/clock';
 import { IdFactory } from './kernel/ids';
+import { AppLogger, createRootLogger, LogSink, NestLogs } from './logging/logger';
+import { requestLogging } from './logging/request-logging';
+import { httpMetrics } from './metrics/http-metrics';
+import { MeteredEventStore } from './metrics/metered-event-store';
+import { Metrics } from './metrics/metrics';
+import { createOpenApiDocument, serveOpenApi } from './openapi/openapi-document';
+
+export interface CreateAppOptions {
+  clock?: Clock;
+  /** Receives each log line; default: stdout. */
+  log?: LogSink;
+  /** For tests: doubles in front of the stores, shorter idempotency leases. */
+  servicesOptions?: Pick<ServicesOptions, 'decorate' | 'idempotency'>;
+}
 
 /** Builds the HTTP app exactly as it runs in production; the e2e tests use this too. */
-export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
-  const logger = overrides.logger ?? new JsonLogger();
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const logger = new AppLogger(createRootLogger(config.logLevel, options.log));
+  const metrics = new Metrics();
   // The stores open before Nest starts: one that cannot (an unreachable DATABASE_URL, say) is one
   // error for the caller, rather than one Nest also logs from inside its injector.
-  const services = overrides.services ?? (await createServices(config, { ...overrides.servicesOptions, clock: overrides.clock, logger }));
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...overrides, logger, services }), {
+  const services = await createServices(config, {
+    ...options.servicesOptions,
+    clock: options.clock,
+    logger: logger.root,
+    decorate: {
+      ...options.servicesOptions?.decorate,
+      eventStore: (store) => new MeteredEventStore(options.servicesOptions?.decorate?.eventStore?.(store) ?? store, metrics),
+    },
+  });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger, { services, metrics }), {
     bodyParser: false,
-    logger,
+    logger: new NestLogs(logger),
     abortOnError: false,
   }).catch(async (error: unknown) => {
     await services.close();
     throw error;
   });
   app.disable('x-powered-by');
-  app.use(requestContext(app.get(IdFactory), logger, config.logRequests));
-  // Express's own typings still describe Express 4's router; methodNotAllowed says what it reads of 5's.
+  // Express's own typings still describe Express 4's router; method-not-allowed.ts says what it reads of 5's.
   const express = app.getHttpAdapter().getInstance() as unknown as { router: RouterLayers };
+  const routeOf = (request: { route?: unknown; path: string }) => routePatternOf(express.router, request);
+  // First: every answer, refusals of the middleware below included, is counted and logged.
+  app.use(httpMetrics(app.get(Metrics), routeOf));
+  app.use(requestLogging({ logger: logger.root, requestId: assignRequestIds(app.get(IdFactory)), routeOf, logEachRequest: config.logRequests }));
+  app.use(
+    helmet({
+      // JSON answers need no sources at all; Swagger UI (/docs) needs its own scripts and styles and inline styles.
+      contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'], scriptSrc: ["'self'"] } },
+    }),
+  );
+  // Before the API's own middleware: Swagger UI's files keep their own media types, and need no key.
+  serveOpenApi(app, createOpenApiDocument(app, config));
   app.use(methodNotAllowed(() => express.router));
   app.use(authenticateRequest(app.get(ApiKeys)));
   app.use(jsonBody());
   app.enableShutdownHooks();
+  // Receiving a request (headers and body) is bounded like answering it (RequestTimeoutInterceptor).
+  const server = app.getHttpServer() as Server;
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = Math.min(server.headersTimeout, config.requestTimeoutMs);
   await app.init();
   return app;
 }

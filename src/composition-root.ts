@@ -8,6 +8,7 @@ import { StoreVerifier } from './accounts/audit/store-verifier';
 import { AccountProjection } from './accounts/projection/account-projection';
 import { AccountReadModel } from './accounts/projection/account-read-model.port';
 import { AccountRowCodec } from './accounts/projection/account-row-codec';
+import { ProjectionLag } from './accounts/projection/projection-lag';
 import { ReadModelRebuild } from './accounts/projection/read-model-rebuild';
 import { ApiKeyStore } from './auth/api-key-store.port';
 import { ApiKeys } from './auth/api-keys';
@@ -16,7 +17,6 @@ import { DataKeyStore } from './crypto/data-key-store.port';
 import { DeploymentKeys, loadDeploymentKeys } from './crypto/deployment-keys';
 import { deriveSubkey, loadOrCreateMasterKeyFile, readMasterKeyFile, verifyMasterKey } from './crypto/master-key';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
-import { JsonLogger } from './http/json-logger';
 import { IdempotencyStore } from './idempotency/idempotency-store.port';
 import { IDEMPOTENCY_DEFAULTS, IdempotencyOptions, IdempotentRequests } from './idempotency/idempotent-requests';
 import { Clock, SystemClock } from './kernel/clock';
@@ -36,7 +36,9 @@ export interface ServicesOptions {
   access?: StoreAccess;
   clock?: Clock;
   ids?: IdFactory;
-  logger?: JsonLogger;
+  /** Where the projection reports failed batches (pino's signature: fields, then message). */
+  /** Where the services log (the app's pino logger): fields first, then the message. */
+  logger?: Record<'error' | 'warn' | 'info', (fields: object, message: string) => void>;
   reservations?: ReservationOptions;
   idempotency?: Partial<IdempotencyOptions>;
   /** Wraps a port's adapter before anything uses it: how a test puts a double in front of the real store. */
@@ -64,6 +66,7 @@ export interface Services {
   idempotency: IdempotentRequests;
   erasure: AccountErasure;
   projection: AccountProjection;
+  projectionLag: ProjectionLag;
   apiKeys: ApiKeys;
   history: AccountHistory;
   verifier: StoreVerifier;
@@ -103,11 +106,9 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
       ...config.projection,
       onRedacted: (accountId) => erasure.erase(accountId),
       onError: (error, during) =>
-        logger?.event('error', during === 'batch' ? 'projection batch failed; retrying' : 'projection lease attempt failed; retrying', {
-          error: error instanceof Error ? error.name : 'unknown',
-        }),
+        logger?.error({ error: error instanceof Error ? error.name : 'unknown' }, during === 'batch' ? 'projection batch failed; retrying' : 'projection lease attempt failed; retrying'),
       // Which instance applies the projection, for operators (and the many-instances test).
-      onLease: (change) => logger?.event(change === 'lost' ? 'warn' : 'info', `projection lease ${change}`, { pid: process.pid }),
+      onLease: (change) => (change === 'lost' ? logger?.warn({ pid: process.pid }, 'projection lease lost') : logger?.info({ pid: process.pid }, `projection lease ${change}`)),
     });
     return {
       access,
@@ -129,6 +130,7 @@ export async function createServices(config: ServicesConfig, options: ServicesOp
       idempotency,
       erasure,
       projection,
+      projectionLag: new ProjectionLag(eventStore, storage.readModel, projection),
       apiKeys: new ApiKeys(storage.apiKeyStore, ids, clock),
       history: new AccountHistory(eventStore, eventCodec),
       verifier: new StoreVerifier(eventStore, storage.readModel, chain, eventCodec, rowCodec),

@@ -1,5 +1,6 @@
 import { Inject, InjectionToken, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { Services } from './composition-root';
+import { AppLogger } from './logging/logger';
 
 // How the Nest modules take their providers from the one composition root instead of wiring their own.
 
@@ -11,10 +12,15 @@ export function fromServices<T>(token: InjectionToken, pick: (services: Services
   return { provide: token, useFactory: pick, inject: [SERVICES] };
 }
 
-/** After beforeApplicationShutdown, where the projection stops: nothing uses the stores any more. */
+/** After beforeApplicationShutdown, where requests drain and the projection stops: nothing uses the stores any more. */
 export class ServicesLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(SERVICES) private readonly services: Services) {}
-  onApplicationShutdown() {
-    return this.services.close();
+  constructor(
+    @Inject(SERVICES) private readonly services: Services,
+    @Inject(AppLogger) private readonly logger: AppLogger,
+  ) {}
+  async onApplicationShutdown() {
+    const checkpoint = await this.services.readModel.checkpoint().catch(() => null);
+    await this.services.close();
+    this.logger.info({ checkpoint }, 'stopped: the projection at its checkpoint, the stores closed');
   }
 }

@@ -7,7 +7,6 @@ import { createApp } from './app';
 import { Scope, SCOPES } from './auth/api-key';
 import { ApiKeys, BOOTSTRAP_ORGANIZATION } from './auth/api-keys';
 import { loadConfig } from './config/app-config';
-import { JsonLogger } from './http/json-logger';
 import { Environment } from './kernel/tenant';
 
 // `identity-accounts/testing`: the real service, in-process, for other projects' test suites. It is
@@ -54,8 +53,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
   try {
     // Only what is given here: not the environment of the suite that runs it (NODE_ENV, keys...).
-    const config = loadConfig({ ...options.env, DATA_DIR: dataDir, PORT: '0' });
-    const app = await createApp(config, { logger: new JsonLogger(options.log ?? (() => undefined)) });
+    const config = loadConfig({ LOG_LEVEL: options.log ? 'info' : 'silent', RATE_LIMIT_PER_MINUTE: '0', ...options.env, DATA_DIR: dataDir, PORT: '0' });
+    // No log option: nothing is logged at all (LOG_LEVEL silent), unless env asks for a level.
+    const app = await createApp(config, { log: options.log ?? (() => undefined) });
     try {
       await app.listen(0, '127.0.0.1');
       const { port } = app.getHttpServer().address() as AddressInfo;

@@ -1,5 +1,5 @@
 import { AppConfig } from '../config/app-config';
-import { JsonLogger } from '../http/json-logger';
+import { AppLogger } from '../logging/logger';
 import { ApiKeys } from './api-keys';
 
 /**
@@ -8,13 +8,14 @@ import { ApiKeys } from './api-keys';
  * production, a first start without any key creates one staging key with every scope and prints
  * it, once; in production, with no key at all, one log line says how to create one.
  */
-export async function offerFirstKey(apiKeys: ApiKeys, config: AppConfig, logger: JsonLogger, print: (text: string) => void): Promise<void> {
+export async function offerFirstKey(apiKeys: ApiKeys, config: AppConfig, logger: AppLogger, print: (text: string) => void): Promise<void> {
   if (config.bootstrapKey) return;
   if (config.production) {
     if (!(await apiKeys.anyExists())) {
-      logger.event('warn', `No API key exists yet: create one with "node dist/cli.js keys create --org <organization> --env production" (in a checkout: npm run cli -- keys create ...), with this server's DATA_DIR`, {
-        data_dir: config.dataDir,
-      });
+      logger.warn(
+        { data_dir: config.dataDir },
+        `No API key exists yet: create one with "node dist/cli.js keys create --org <organization> --env production" (in a checkout: npm run cli -- keys create ...), with this server's DATA_DIR`,
+      );
     }
     return;
   }

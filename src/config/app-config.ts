@@ -26,7 +26,22 @@ export interface AppConfig {
   /** Projection batch and poll settings; defaults suit production, tests may shrink them. */
   projection: { batchSize: number; pollIntervalMs: number };
   logRequests: boolean;
+  /** LOG_LEVEL: the least severe level written. */
+  logLevel: LogLevel;
+  /** METRICS_PORT: serve /metrics there instead of on PORT; null: on PORT. */
+  metricsPort: number | null;
+  /** RATE_LIMIT_PER_MINUTE: requests one API key may make per minute on one instance; 0: no limit. */
+  rateLimitPerMinute: number;
+  /** REQUEST_TIMEOUT_MS: a request not answered by then gets 503 request_timeout. */
+  requestTimeoutMs: number;
+  /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for requests in flight before cutting them. */
+  shutdownTimeoutMs: number;
+  /** READY_MAX_LAG_MS: /health/ready answers 503 once the read model is this far behind the event store. */
+  readyMaxLagMs: number;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const EVENT_STORES = ['sqlite', 'postgres', 'eventstoredb'] as const;
 export type EventStoreKind = (typeof EVENT_STORES)[number];
@@ -74,6 +89,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (env.PUBLIC_BASE_URL && !publicBaseUrl) {
     problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL without query or fragment, such as https://api.example.com');
   }
+  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  const metricsPort = env.METRICS_PORT ? whole(env, 'METRICS_PORT', 0, problems, { max: 65535 }) : null;
+  if (metricsPort !== null && metricsPort === port && port !== 0) problems.push('METRICS_PORT must differ from PORT');
+  const rateLimitPerMinute = whole(env, 'RATE_LIMIT_PER_MINUTE', 6000, problems);
+  const requestTimeoutMs = whole(env, 'REQUEST_TIMEOUT_MS', 30_000, problems, { min: 1 });
+  const shutdownTimeoutMs = whole(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, problems);
+  const readyMaxLagMs = whole(env, 'READY_MAX_LAG_MS', 10_000, problems);
   if (problems.length) throw new InvalidConfiguration(problems);
 
   return {
@@ -89,5 +112,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     production: env.NODE_ENV === 'production',
     projection: { batchSize: 500, pollIntervalMs: 250 },
     logRequests: env.LOG_REQUESTS !== 'false',
+    logLevel,
+    metricsPort,
+    rateLimitPerMinute,
+    requestTimeoutMs,
+    shutdownTimeoutMs,
+    readyMaxLagMs,
   };
+}
+
+/** A whole number from the environment, `fallback` when unset; a problem when it is not one in range. */
+function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[], range: { min?: number; max?: number } = {}): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const { min = 0, max = 2 ** 31 - 1 } = range;
+  const value = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (value >= min && value <= max) return value;
+  problems.push(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return fallback;
 }

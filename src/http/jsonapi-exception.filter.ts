@@ -1,23 +1,24 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
+import type pino from 'pino';
+import { AppLogger } from '../logging/logger';
 import { JSONAPI_MEDIA_TYPE } from './json-body';
-import { JsonLogger } from './json-logger';
 import { toJsonApiError } from './to-jsonapi-error';
-
 
 @Catch()
 export class JsonApiExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger: JsonLogger) {}
+  constructor(private readonly logger: AppLogger) {}
 
   catch(exception: unknown, host: ArgumentsHost) {
     const http = host.switchToHttp();
     const response = http.getResponse<Response>();
-    const request = http.getRequest<Request & { requestId?: string }>();
     const error = toJsonApiError(exception);
     if (error.status >= 500) {
       // The name and stack say where; the message could echo input, so it stays out of the log.
       const e = exception instanceof Error ? exception : new Error('non-error thrown');
-      this.logger.event('error', 'unhandled error', { request_id: request.requestId, error: e.name, stack: e.stack?.split('\n').slice(1, 8).join('\n') });
+      // The request's own logger (pino-http's), so the line carries its request_id even when a middleware failed.
+      const log = http.getRequest<{ log?: pino.Logger }>().log ?? this.logger.root;
+      log.error({ error: e.name, stack: e.stack?.split('\n').slice(1, 8).join('\n') }, 'unhandled error');
     }
     if (response.headersSent) return;
     // end(), not send(): send() would add Express's ETag of the error body, which a client could

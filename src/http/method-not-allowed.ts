@@ -52,3 +52,14 @@ function matches(layer: RouterLayers['stack'][number], path: string): boolean {
     return false;
   }
 }
+
+/**
+ * The route pattern a request was for (`/v1/identity/accounts/:id`), never its path, which may hold
+ * anything a client put there (an email, say): for log lines and metric labels. Answered before
+ * routing too (401, 405, 415), by asking the router; null for a path no route has.
+ */
+export function routePatternOf(router: RouterLayers, request: { route?: unknown; path: string }): string | null {
+  const matched = (request.route as { path?: unknown } | undefined)?.path;
+  if (typeof matched === 'string') return matched;
+  return routesOf(router, request.path)[0]?.path ?? null;
+}

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { JsonLogger } from '../http/json-logger';
+import { AppLogger } from '../logging/logger';
 import { fromServices } from '../nest-services';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IdempotentRequests } from './idempotent-requests';
@@ -13,12 +13,12 @@ class IdempotencySweeping implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     @Inject(IdempotentRequests) private readonly requests: IdempotentRequests,
-    @Inject(JsonLogger) private readonly logger: JsonLogger,
+    @Inject(AppLogger) private readonly logger: AppLogger,
   ) {}
 
   onApplicationBootstrap() {
     const sweep = () =>
-      void this.requests.sweep().catch((error: unknown) => this.logger.event('error', 'idempotency sweep failed; retrying later', { error: error instanceof Error ? error.name : 'unknown' }));
+      void this.requests.sweep().catch((error: unknown) => this.logger.error({ error: error instanceof Error ? error.name : 'unknown' }, 'idempotency sweep failed; retrying later'));
     sweep();
     this.timer = setInterval(sweep, SWEEP_EVERY_MS);
     this.timer.unref();

@@ -19,10 +19,10 @@ async function keysList(dataDir: string): Promise<string> {
 describe('GET /health/live', () => {
   const t = appForEachSuite();
 
-  it('answers 200 {"status":"ok"} as plain JSON, without a key', async () => {
+  it('answers 200 {"status":"ok",...} as plain JSON (terminus\'s), without a key', async () => {
     const response = await t.http().get('/health/live').expect(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
-    expect(response.body).toEqual({ status: 'ok' });
+    expect(response.body).toEqual({ status: 'ok', info: {}, error: {}, details: {} });
     await t.http().head('/health/live').expect(200);
     // A key, even a wrong one, changes nothing.
     await t.http().get('/health/live').set('X-Api-Key', 'not-a-key').expect(200);

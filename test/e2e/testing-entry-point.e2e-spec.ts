@@ -74,7 +74,7 @@ describe('identity-accounts/testing, used as an outside suite uses it', () => {
     it('answers GET /health/live without a key, for a suite that waits for readiness', async () => {
       const live = await fetch(`${server.url}/health/live`);
       expect(live.status).toBe(200);
-      expect(await live.json()).toEqual({ status: 'ok' });
+      expect(await live.json()).toMatchObject({ status: 'ok' });
     });
 
     it('creates keys of other tenants, which see none of this tenant\'s accounts', async () => {

@@ -3,7 +3,7 @@
 // the other's reads wait on the shared checkpoint, and it takes over when the first stops.
 import { CreateAccountCommand, CreateAccountHandler } from '../../src/accounts/application/create-account';
 import { Services } from '../../src/composition-root';
-import { JsonLogger } from '../../src/http/json-logger';
+import { createRootLogger } from '../../src/logging/logger';
 import { removeDir, tempDataDir } from '../support/app-harness';
 import { openServices } from '../support/services';
 
@@ -20,7 +20,7 @@ describe('The projection lease between two instances', () => {
     instances = [];
     for (const changes of leaseChanges) {
       // What the service logs when its projection takes or gives up the lease.
-      const logger = new JsonLogger((line) => {
+      const logger = createRootLogger('info', (line) => {
         const lease = /^projection lease (\w+)$/.exec(JSON.parse(line).message);
         if (lease) changes.push(lease[1]);
       });

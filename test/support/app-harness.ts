@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app';
-import type { AppOverrides } from '../../src/app.module';
+import type { CreateAppOptions } from '../../src/app';
 import { generateApiKey } from '../../src/auth/api-key';
 import { loadConfig } from '../../src/config/app-config';
-import { JsonLogger } from '../../src/http/json-logger';
 import { Clock } from '../../src/kernel/clock';
 
 export const ACCOUNTS = '/v1/identity/accounts';
@@ -32,13 +31,13 @@ export interface TestApp {
 
 /** The real app on a temporary DATA_DIR, reached through HTTP only. */
 export async function startApp(
-  options: { dataDir?: string; key?: string; clock?: Clock; env?: Record<string, string>; services?: AppOverrides['servicesOptions'] } = {},
+  options: { dataDir?: string; key?: string; clock?: Clock; env?: Record<string, string>; services?: CreateAppOptions['servicesOptions'] } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? tempDataDir();
   const key = options.key ?? generateApiKey('staging');
   const logs: string[] = [];
   const config = loadConfig({ DATA_DIR: dataDir, ACCOUNTS_BOOTSTRAP_KEY: key, ...options.env });
-  const app = await createApp(config, { clock: options.clock, servicesOptions: options.services, logger: new JsonLogger((line) => logs.push(line)) });
+  const app = await createApp(config, { clock: options.clock, servicesOptions: options.services, log: (line) => logs.push(line) });
   const http = () => request(app.getHttpServer());
   return {
     app,

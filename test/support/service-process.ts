@@ -41,12 +41,13 @@ const running = new Set<ChildProcess>();
 
 /**
  * Starts the service on a port of the system's choosing (PORT=0), resolved once it logs that it is
- * listening; rejects with its output if it exits first. `env` adds to (or overrides) its variables.
+ * listening; rejects with its output if it exits first. `env` adds to or overrides its variables.
  */
 export async function startService(dataDir: string, key: string, command: ServiceCommand = FROM_SOURCES, env: Record<string, string> = {}): Promise<ServiceProcess> {
   const child = spawn(process.execPath, command, {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', ACCOUNTS_BOOTSTRAP_KEY: key, LOG_REQUESTS: 'false', NODE_ENV: 'test', ...env },
+    // No rate limit: these services are loaded by many concurrent clients with one key.
+    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', ACCOUNTS_BOOTSTRAP_KEY: key, LOG_REQUESTS: 'false', NODE_ENV: 'test', RATE_LIMIT_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

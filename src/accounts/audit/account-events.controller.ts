@@ -5,12 +5,15 @@ import { CurrentActor, RequiresScope } from '../../auth/api-key.guard';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Actor } from '../../kernel/tenant';
 import { BASE_PATH, collectionUrl, knownIdFormat } from '../http/accounts.controller';
+import { ApiKeyedJsonApi } from '../../openapi/jsonapi-openapi';
 import { accountEventsDocument } from './account-event.serializer';
+import { AccountEventsDocs } from './account-events.openapi';
 import { readAccountEventsQuery } from './audit-query';
 import { AccountEventsView, GetAccountEventsQuery } from './get-account-events';
 
 /** The audit reviewers' trail of one account. Time travel (as_of) is on the account's own route. */
 @Controller(BASE_PATH)
+@ApiKeyedJsonApi('audit')
 export class AccountEventsController {
   constructor(
     private readonly queries: QueryBus,
@@ -18,6 +21,7 @@ export class AccountEventsController {
   ) {}
 
   @Get(':id/events')
+  @AccountEventsDocs()
   @RequiresScope('audit:read')
   async events(@Param('id') id: string, @CurrentActor() actor: Actor, @Req() request: Request) {
     const accountId = knownIdFormat(id);

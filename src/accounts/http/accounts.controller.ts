@@ -22,6 +22,8 @@ import { AS_OF, readAsOf } from '../audit/audit-query';
 import { GetAccountAsOfQuery } from '../audit/get-account-as-of';
 import { readCreateDocument, readUpdateDocument } from './account-document';
 import { accountDocument, etagOf, readIfMatch } from './account.serializer';
+import { ChangeStatusDocs, CreateAccountDocs, GetAccountDocs, ListAccountsDocs, RedactAccountDocs, UpdateAccountDocs } from './accounts.openapi';
+import { ApiKeyedJsonApi } from '../../openapi/jsonapi-openapi';
 import { listDocument, readListQuery } from './list-query';
 import { readStatusChangeDocument } from './status-change-document';
 
@@ -29,6 +31,7 @@ export const BASE_PATH = '/v1/identity/accounts';
 
 /** Thin: read the document, dispatch the command, answer from the read model at the write's position. */
 @Controller(BASE_PATH)
+@ApiKeyedJsonApi('accounts')
 export class AccountsController {
   constructor(
     private readonly commands: CommandBus,
@@ -38,6 +41,7 @@ export class AccountsController {
   ) {}
 
   @Post()
+  @CreateAccountDocs()
   @HttpCode(201)
   @RequiresScope('accounts:write')
   async create(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -52,6 +56,7 @@ export class AccountsController {
 
   // Before @Get(':id'), so that the bare collection path is the list.
   @Get()
+  @ListAccountsDocs()
   @RequiresScope('accounts:read')
   async list(@CurrentActor() actor: Actor, @Req() request: Request) {
     const query = readListQuery(new URL(request.originalUrl, 'http://localhost').searchParams);
@@ -60,6 +65,7 @@ export class AccountsController {
   }
 
   @Get(':id')
+  @GetAccountDocs()
   @RequiresScope('accounts:read')
   async get(@Param('id') id: string, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const search = new URL(request.originalUrl, 'http://localhost').searchParams;
@@ -77,6 +83,7 @@ export class AccountsController {
   }
 
   @Patch(':id')
+  @UpdateAccountDocs()
   @RequiresScope('accounts:write')
   async update(
     @Param('id') id: string,
@@ -92,6 +99,7 @@ export class AccountsController {
   }
 
   @Post(':id/status')
+  @ChangeStatusDocs()
   @HttpCode(200)
   @RequiresScope('accounts:write')
   async changeStatus(
@@ -109,6 +117,7 @@ export class AccountsController {
   }
 
   @Post(':id/redact')
+  @RedactAccountDocs()
   @HttpCode(200)
   @RequiresScope('accounts:write')
   async redact(

@@ -83,6 +83,11 @@ export class AccountProjection {
     void this.settle();
   }
 
+  /** Whether it follows the store in the background: start() was called, and stop() not since. */
+  get isFollowing(): boolean {
+    return this.following;
+  }
+
   /**
    * Ends the background following and gives the lease up once no read waits. Reads in flight while
    * the app drains are still answered: they keep it, or wait for whichever process holds it.
