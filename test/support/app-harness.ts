@@ -36,7 +36,8 @@ export async function startApp(
   const dataDir = options.dataDir ?? tempDataDir();
   const key = options.key ?? generateApiKey('staging');
   const logs: string[] = [];
-  const config = loadConfig({ DATA_DIR: dataDir, ACCOUNTS_BOOTSTRAP_KEY: key, ...options.env });
+  // No rate limit unless a test sets one: suites send many requests with one key (the limits test sets its own).
+  const config = loadConfig({ DATA_DIR: dataDir, ACCOUNTS_BOOTSTRAP_KEY: key, RATE_LIMIT_PER_MINUTE: '0', ...options.env });
   const app = await createApp(config, { clock: options.clock, servicesOptions: options.services, log: (line) => logs.push(line) });
   const http = () => request(app.getHttpServer());
   return {
