@@ -74,6 +74,11 @@ const RATE_LIMIT_HEADERS: HeadersObject = {
 
 const RETRY_AFTER: HeadersObject = { 'Retry-After': header('Seconds to wait before retrying', { type: 'integer', minimum: 0 }, true) };
 
+/** On the answers of a POST sent with Idempotency-Key (src/idempotency). */
+const IDEMPOTENCY_HEADERS: HeadersObject = {
+  'Idempotent-Replayed': header("`true` when the answer is the one kept for the request's Idempotency-Key (a retry), not a new one", { type: 'string', enum: ['true'] }),
+};
+
 /** Errors by HTTP status: the codes each status may carry. */
 export type ErrorCodes = Partial<Record<number, string[]>>;
 
@@ -96,7 +101,12 @@ const BODY_ERRORS: ErrorCodes = {
 /** A path that is not valid percent-encoding never reaches a handler. */
 const PATH_ERRORS: ErrorCodes = { 400: ['bad_request'] };
 
+/** What Idempotency-Key can answer on any POST: a malformed key, a key still being answered, a key used for another request. */
+const IDEMPOTENCY_ERRORS: ErrorCodes = { 400: ['invalid_header'], 409: ['idempotency_key_in_flight'], 422: ['idempotency_key_reused'] };
+
 const ERROR_HEADERS: Partial<Record<number, HeadersObject>> = {
+  // Only some 409s say when to retry: idempotency_key_in_flight and concurrent_modification.
+  409: { 'Retry-After': header('Seconds to wait before retrying, on the 409s that say to retry (idempotency_key_in_flight, concurrent_modification)', { type: 'integer', minimum: 0 }) },
   429: { ...RETRY_AFTER, ...RATE_LIMIT_HEADERS },
   503: RETRY_AFTER,
 };
@@ -121,10 +131,14 @@ function errorSchema(codes: string[]): JsonSchema {
 
 /**
  * Every error answer an operation can give, with its codes: the slice's own, and those any keyed
- * route (401, 403, 429, 500, 503), any body (400, 413, 415) or any path parameter causes.
+ * route (401, 403, 429, 500, 503), any body (400, 413, 415), any path parameter or, on a POST
+ * (`idempotent`), Idempotency-Key causes.
  */
-export function ApiJsonApiErrors(own: ErrorCodes, options: { body?: boolean; pathParameters?: boolean; examples?: Partial<Record<number, ExamplesObject>> } = {}) {
-  const all = mergeCodes(KEYED_ROUTE_ERRORS, options.body ? BODY_ERRORS : {}, options.pathParameters ? PATH_ERRORS : {}, own);
+export function ApiJsonApiErrors(
+  own: ErrorCodes,
+  options: { body?: boolean; pathParameters?: boolean; idempotent?: boolean; examples?: Partial<Record<number, ExamplesObject>> } = {},
+) {
+  const all = mergeCodes(KEYED_ROUTE_ERRORS, options.body ? BODY_ERRORS : {}, options.pathParameters ? PATH_ERRORS : {}, options.idempotent ? IDEMPOTENCY_ERRORS : {}, own);
   return applyDecorators(
     ...Object.entries(all).map(([text, codes]) => {
       const status = Number(text);
@@ -132,7 +146,7 @@ export function ApiJsonApiErrors(own: ErrorCodes, options: { body?: boolean; pat
         status,
         description: `Error codes: ${codes!.map((code) => `\`${code}\``).join(', ')}`,
         // RateLimit-* are optional: sent once the rate limit has counted the request, not on what is refused before it.
-        headers: { ...ANSWER_HEADERS, ...RATE_LIMIT_HEADERS, ...ERROR_HEADERS[status] },
+        headers: { ...ANSWER_HEADERS, ...RATE_LIMIT_HEADERS, ...ERROR_HEADERS[status], ...(options.idempotent ? IDEMPOTENCY_HEADERS : {}) },
         schema: asSwaggerSchema(errorSchema(codes!)),
         ...(options.examples?.[status] ? { examples: options.examples[status] as never } : {}),
       });
@@ -140,15 +154,15 @@ export function ApiJsonApiErrors(own: ErrorCodes, options: { body?: boolean; pat
   );
 }
 
-/** A successful JSON:API answer. */
+/** A successful JSON:API answer; `idempotent` on a POST, whose answer may be a replay. */
 export function ApiJsonApiResponse(
   status: number,
-  options: { description: string; schema: JsonSchema; headers?: HeadersObject; examples?: Record<string, { summary: string; value: unknown }> },
+  options: { description: string; schema: JsonSchema; headers?: HeadersObject; idempotent?: boolean; examples?: Record<string, { summary: string; value: unknown }> },
 ) {
   return ApiResponse({
     status,
     description: options.description,
-    headers: { ...ANSWER_HEADERS, ...RATE_LIMIT_HEADERS, ...options.headers },
+    headers: { ...ANSWER_HEADERS, ...RATE_LIMIT_HEADERS, ...(options.idempotent ? IDEMPOTENCY_HEADERS : {}), ...options.headers },
     schema: asSwaggerSchema(options.schema),
     ...(options.examples ? { examples: options.examples } : {}),
   });
@@ -162,12 +176,16 @@ export function ApiJsonApiBody(options: { description: string; schema: JsonSchem
   );
 }
 
-/** Optional on every POST: a retry with the same key and body is answered once (the idempotency layer). */
+/**
+ * Optional on every POST: a retry with the same key and body is answered once (the idempotency
+ * layer). The operation's answers say so too: `idempotent` on ApiJsonApiResponse and ApiJsonApiErrors.
+ */
 export const ApiIdempotencyKey = () =>
   ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'A key of your choosing, unique per write: a retry with the same key gets the first answer instead of writing again',
+    description:
+      'A key of your choosing, unique per write (1 to 255 printable ASCII characters, bare or as a quoted string; else 400 `invalid_header`): a retry with the same key and body within 24 hours gets the first answer again, marked `Idempotent-Replayed: true`, instead of writing again. The key with another path or body: 422 `idempotency_key_reused`; while the first request is still being answered: 409 `idempotency_key_in_flight` with Retry-After',
     schema: { type: 'string', minLength: 1, maxLength: 255 },
   });
 

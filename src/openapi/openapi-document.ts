@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ACCOUNT_EVENT_SCHEMAS } from '../accounts/audit/account-events.openapi';
+import { ACCOUNT_RELATIONSHIP_SCHEMAS } from '../accounts/http/account-relationships.openapi';
 import { ACCOUNT_SCHEMAS } from '../accounts/http/accounts.openapi';
 import { AppConfig } from '../config/app-config';
 import { HEALTH_SCHEMAS } from '../health/health.openapi';
@@ -31,11 +32,12 @@ export function createOpenApiDocument(app: NestExpressApplication, config: AppCo
       API_KEY_SCHEME,
     )
     .addTag('accounts', 'Create, read, list, update, change the status of and redact accounts')
+    .addTag('relationships', "The verification sessions and documents an account links")
     .addTag('audit', "An account's event trail")
     .addTag('operations', 'Probes and metrics: no key')
     .build();
   const document = SwaggerModule.createDocument(app, base);
-  document.components = { ...document.components, schemas: { ...JSONAPI_SCHEMAS, ...ACCOUNT_SCHEMAS, ...ACCOUNT_EVENT_SCHEMAS, ...HEALTH_SCHEMAS } as never };
+  document.components = { ...document.components, schemas: { ...JSONAPI_SCHEMAS, ...ACCOUNT_SCHEMAS, ...ACCOUNT_RELATIONSHIP_SCHEMAS, ...ACCOUNT_EVENT_SCHEMAS, ...HEALTH_SCHEMAS } as never };
   return document;
 }
 

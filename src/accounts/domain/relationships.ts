@@ -14,7 +14,8 @@ export const MAX_LINKED = 100;
 const ULID = '[0-9A-HJKMNP-TV-Z]{26}';
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const PREFIX: Record<Relationship, string> = { sessions: 'sess_', documents: 'doc_' };
-const PATTERN: Record<Relationship, RegExp> = {
+/** The ids a request may name (a UUID in any letter case). */
+export const RELATED_ID_PATTERN: Record<Relationship, RegExp> = {
   sessions: new RegExp(`^(?:${PREFIX.sessions}${ULID}|${UUID})$`),
   documents: new RegExp(`^(?:${PREFIX.documents}${ULID}|${UUID})$`),
 };
@@ -27,6 +28,6 @@ export const relatedIdRule = (relationship: Relationship) => `${PREFIX[relations
  * case-insensitive (RFC 9562), so it is kept in lower case: one id, one spelling.
  */
 export function normalizedRelatedId(relationship: Relationship, id: string): string | null {
-  if (!PATTERN[relationship].test(id)) return null;
+  if (!RELATED_ID_PATTERN[relationship].test(id)) return null;
   return id.startsWith(PREFIX[relationship]) ? id : id.toLowerCase();
 }

@@ -11,6 +11,8 @@ import { WriteResult } from '../application/run-account-command';
 import { Relationship } from '../domain/relationships';
 import { etagOf, readIfMatch } from './account.serializer';
 import { BASE_PATH, collectionUrl, knownIdFormat } from './accounts.controller';
+import { ApiKeyedJsonApi } from '../../openapi/jsonapi-openapi';
+import { LinkRelatedDocs, ReadRelatedDocs, UnlinkRelatedDocs } from './account-relationships.openapi';
 import { linkageDocument, readLinkageDocument } from './relationship-document';
 
 /**
@@ -18,6 +20,7 @@ import { linkageDocument, readLinkageDocument } from './relationship-document';
  * the relationship's whole linkage, with the account's ETag (If-Match works as on the other writes).
  */
 @Controller(BASE_PATH)
+@ApiKeyedJsonApi('relationships')
 export class AccountRelationshipsController {
   constructor(
     private readonly commands: CommandBus,
@@ -26,12 +29,14 @@ export class AccountRelationshipsController {
   ) {}
 
   @Get(':id/relationships/sessions')
+  @ReadRelatedDocs('sessions')
   @RequiresScope('accounts:read')
   sessions(@Param('id') id: string, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return this.read('sessions', id, actor, request, response);
   }
 
   @Post(':id/relationships/sessions')
+  @LinkRelatedDocs('sessions')
   @HttpCode(200)
   @RequiresScope('accounts:write')
   linkSessions(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -39,18 +44,21 @@ export class AccountRelationshipsController {
   }
 
   @Delete(':id/relationships/sessions')
+  @UnlinkRelatedDocs('sessions')
   @RequiresScope('accounts:write')
   unlinkSessions(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return this.change('unlink', 'sessions', { id, body, ifMatch, actor, request, response });
   }
 
   @Get(':id/relationships/documents')
+  @ReadRelatedDocs('documents')
   @RequiresScope('accounts:read')
   documents(@Param('id') id: string, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return this.read('documents', id, actor, request, response);
   }
 
   @Post(':id/relationships/documents')
+  @LinkRelatedDocs('documents')
   @HttpCode(200)
   @RequiresScope('accounts:write')
   linkDocuments(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
@@ -58,6 +66,7 @@ export class AccountRelationshipsController {
   }
 
   @Delete(':id/relationships/documents')
+  @UnlinkRelatedDocs('documents')
   @RequiresScope('accounts:write')
   unlinkDocuments(@Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @CurrentActor() actor: Actor, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
     return this.change('unlink', 'documents', { id, body, ifMatch, actor, request, response });

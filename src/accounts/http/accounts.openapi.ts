@@ -14,6 +14,7 @@ import {
   ref,
 } from '../../openapi/jsonapi-openapi';
 import { ACCOUNT_STATUSES, ENTITY_TYPES } from '../domain/account';
+import { RELATED_ID_PATTERN, relatedIdRule, Relationship } from '../domain/relationships';
 import { PRINTABLE } from './account-attributes.dto';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './list-query';
 
@@ -31,6 +32,9 @@ const SHARES: JsonSchema = { type: 'string', pattern: '^[0-9]{1,30}$', descripti
 const PERCENTAGE: JsonSchema = { type: 'number', minimum: 0, maximum: 100 };
 const IDENTITY_CLASS: JsonSchema = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,49}$', description: 'ssn, passport, national_id, tax_id, drivers_license, …' };
 export const ACCOUNT_ID: JsonSchema = { type: 'string', pattern: '^acc_[0-9A-HJKMNP-TV-Z]{26}$', description: 'acc_ and a ULID' };
+/** A session's (a document's) id as a request may name it: a UUID in any letter case. */
+const relatedId = (relationship: Relationship): JsonSchema => ({ type: 'string', pattern: RELATED_ID_PATTERN[relationship].source, description: relatedIdRule(relationship) });
+export const RELATED_ID: Record<Relationship, JsonSchema> = { sessions: relatedId('sessions'), documents: relatedId('documents') };
 const EXTERNAL_ID: JsonSchema = { type: 'string', minLength: 1, maxLength: 255, pattern: PRINTABLE.source, description: 'Your own id for the account, unique per tenant' };
 
 /** An object whose members are all present in answers, each as given. */
@@ -178,15 +182,15 @@ const JANE = {
   },
   relationships: { sessions: { data: [] }, documents: { data: [] } },
 };
-const example = (summary: string, value: unknown) => ({ guide: { summary, value } });
+export const example = (summary: string, value: unknown) => ({ guide: { summary, value } });
 const UPDATED_JANE = { ...JANE, attributes: { ...JANE.attributes, contact: { email: 'new-email@example.com', phone: '+1234567890' }, updated_at: '2024-05-16T10:00:00Z' } };
 
-const ETAG = { ETag: { description: 'The account\'s revision, "0" on create: send it back as If-Match', required: true, schema: asSwaggerSchema({ type: 'string', pattern: '^"\\d+"$' }) } };
-const ACCOUNT_ANSWER = (description: string, value: unknown = JANE) =>
-  ApiJsonApiResponse(200, { description, schema: ref('AccountDocument'), headers: ETAG, examples: example('The account', { data: value }) });
+export const ETAG = { ETag: { description: 'The account\'s revision, "0" on create: send it back as If-Match', required: true, schema: asSwaggerSchema({ type: 'string', pattern: '^"\\d+"$' }) } };
+const ACCOUNT_ANSWER = (description: string, value: unknown = JANE, options: { idempotent?: boolean } = {}) =>
+  ApiJsonApiResponse(200, { description, schema: ref('AccountDocument'), headers: ETAG, examples: example('The account', { data: value }), ...options });
 
-const ID_PARAMETER = ApiParam({ name: 'id', description: 'The account id. An id that names no account of your tenant (unknown, malformed, another tenant\'s) is 404', schema: asSwaggerSchema(ACCOUNT_ID) });
-const IF_MATCH = ApiHeader({
+export const ID_PARAMETER = ApiParam({ name: 'id', description: 'The account id. An id that names no account of your tenant (unknown, malformed, another tenant\'s) is 404', schema: asSwaggerSchema(ACCOUNT_ID) });
+export const IF_MATCH = ApiHeader({
   name: 'If-Match',
   required: false,
   description: 'The ETag the write requires, compared strongly (RFC 9110): an older revision is 412 stale_revision, a weak or foreign tag 412 precondition_failed; `*` or none: no condition',
@@ -194,8 +198,8 @@ const IF_MATCH = ApiHeader({
 });
 
 /** The same answers as a read: a write answers with the account as stored, once the read model has it. */
-const WRITE_ERRORS: ErrorCodes = { 409: ['concurrent_modification'], 503: ['read_model_lagging'] };
-const IF_MATCH_ERRORS: ErrorCodes = { 400: ['invalid_header'], 412: ['stale_revision', 'precondition_failed'] };
+export const WRITE_ERRORS: ErrorCodes = { 409: ['concurrent_modification'], 503: ['read_model_lagging'] };
+export const IF_MATCH_ERRORS: ErrorCodes = { 400: ['invalid_header'], 412: ['stale_revision', 'precondition_failed'] };
 const ENVELOPE_ERRORS: ErrorCodes = { 400: ['invalid_document'], 409: ['type_mismatch'] };
 const ATTRIBUTE_ERRORS: ErrorCodes = { 422: ['invalid_attribute', 'missing_attribute', 'unknown_attribute', 'read_only_attribute', 'too_many_problems'] };
 
@@ -225,12 +229,13 @@ export const CreateAccountDocs = () =>
     ApiJsonApiResponse(201, {
       description: 'Created: the account, status pending',
       schema: ref('AccountDocument'),
+      idempotent: true,
       headers: { ...ETAG, Location: { description: "The new account's URL", required: true, schema: asSwaggerSchema({ type: 'string', format: 'uri' }) } },
       examples: example('The account', { data: JANE }),
     }),
     ApiJsonApiErrors(
       mergeCodes(ENVELOPE_ERRORS, ATTRIBUTE_ERRORS, WRITE_ERRORS, { 403: ['client_generated_id'], 409: ['external_id_taken', 'account_already_exists'] }),
-      { body: true, examples: { 422: example('A birth date that is not a real date', INVALID_BIRTH_DATE) } },
+      { body: true, idempotent: true, examples: { 422: example('A birth date that is not a real date', INVALID_BIRTH_DATE) } },
     ),
   );
 
@@ -244,6 +249,18 @@ export const ListAccountsDocs = () =>
     ApiQuery({ name: 'filter[external_id]', required: false, description: 'The account with this external id: a list of one, or none', schema: asSwaggerSchema(EXTERNAL_ID) }),
     ApiQuery({ name: 'filter[status]', required: false, schema: asSwaggerSchema(STATUS) }),
     ApiQuery({ name: 'filter[entity_type]', required: false, schema: asSwaggerSchema({ type: 'string', enum: ENTITY_TYPES }) }),
+    ApiQuery({
+      name: 'filter[session]',
+      required: false,
+      description: 'The accounts that link this verification session (a UUID in any letter case): usually a list of one',
+      schema: asSwaggerSchema(RELATED_ID.sessions),
+    }),
+    ApiQuery({
+      name: 'filter[document]',
+      required: false,
+      description: 'The accounts that link this document (a UUID in any letter case): usually a list of one',
+      schema: asSwaggerSchema(RELATED_ID.documents),
+    }),
     ApiQuery({ name: 'page[size]', required: false, schema: asSwaggerSchema({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }) }),
     ApiQuery({ name: 'page[after]', required: false, description: 'A cursor from links.next (opaque)', schema: { type: 'string' } }),
     ApiQuery({ name: 'page[before]', required: false, description: 'A cursor from links.prev (opaque); not with page[after]', schema: { type: 'string' } }),
@@ -313,14 +330,14 @@ export const ChangeStatusDocs = () =>
       schema: ref('AccountStatusChange'),
       examples: example('Activate', { data: { type: 'account-status-change', attributes: { status: 'active', reason: 'documents verified' } } }),
     }),
-    ACCOUNT_ANSWER('The account with its new status and ETag', { ...JANE, attributes: { ...JANE.attributes, status: 'active', updated_at: '2024-05-16T10:00:00Z' } }),
+    ACCOUNT_ANSWER('The account with its new status and ETag', { ...JANE, attributes: { ...JANE.attributes, status: 'active', updated_at: '2024-05-16T10:00:00Z' } }, { idempotent: true }),
     ApiJsonApiErrors(
       mergeCodes(ENVELOPE_ERRORS, WRITE_ERRORS, IF_MATCH_ERRORS, {
         404: ['account_not_found'],
         409: ['invalid_status_transition', 'account_redacted'],
         422: ['invalid_attribute', 'missing_attribute', 'unknown_attribute', 'too_many_problems'],
       }),
-      { body: true, pathParameters: true },
+      { body: true, pathParameters: true, idempotent: true },
     ),
   );
 
@@ -339,6 +356,6 @@ export const RedactAccountDocs = () =>
     ACCOUNT_ANSWER('The redacted account and its new ETag', {
       ...JANE,
       attributes: { ...JANE.attributes, person: null, contact: null, identity_numbers: [], updated_at: null, redacted_at: '2024-05-16T10:00:00Z' },
-    }),
-    ApiJsonApiErrors(mergeCodes(WRITE_ERRORS, IF_MATCH_ERRORS, { 404: ['account_not_found'] }), { body: true, pathParameters: true }),
+    }, { idempotent: true }),
+    ApiJsonApiErrors(mergeCodes(WRITE_ERRORS, IF_MATCH_ERRORS, { 404: ['account_not_found'] }), { body: true, pathParameters: true, idempotent: true }),
   );
