@@ -26,7 +26,8 @@ const TIMESTAMP: JsonSchema = { type: 'string', format: 'date-time', pattern: '^
 const DATE: JsonSchema = { type: 'string', format: 'date', description: 'A real calendar date YYYY-MM-DD' };
 const COUNTRY: JsonSchema = { type: 'string', pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2, such as US or GB' };
 const text = (max: number): JsonSchema => ({ type: 'string', minLength: 1, maxLength: max });
-const EMAIL: JsonSchema = { type: 'string', format: 'email', maxLength: 254 };
+// idn-email (RFC 6531), not email: the service accepts addresses with letters beyond ASCII and quoted local parts (validator.js isEmail).
+const EMAIL: JsonSchema = { type: 'string', format: 'idn-email', maxLength: 254, description: 'An email address (RFC 6531: letters beyond ASCII allowed)' };
 const PHONE: JsonSchema = { type: 'string', pattern: '^\\+[0-9]{7,15}$', description: 'E.164: + and 7 to 15 digits' };
 const SHARES: JsonSchema = { type: 'string', pattern: '^[0-9]{1,30}$', description: 'A whole number of shares, as a string' };
 const PERCENTAGE: JsonSchema = { type: 'number', minimum: 0, maximum: 100 };
