@@ -41,7 +41,8 @@ export const JSONAPI_SCHEMAS: Record<string, JsonSchema> = {
         minProperties: 1,
         maxProperties: 1,
         properties: {
-          pointer: { type: 'string', pattern: '^(/.*)?$' },
+          // [\s\S], not .: a member name may hold a line break, and the pointer names it as it is.
+          pointer: { type: 'string', pattern: '^(/[\\s\\S]*)?$' },
           parameter: { type: 'string' },
           header: { type: 'string' },
         },

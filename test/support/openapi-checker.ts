@@ -5,6 +5,7 @@
 // method a path does not have) must still be a JSON:API error document when it is JSON:API.
 import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { isEmail } from 'class-validator';
 
 export interface Exchange {
   method: string;
@@ -39,6 +40,8 @@ const isJson = (type: string) => type === 'application/json' || type.endsWith('+
 export function openApiChecker(document: Document): (exchange: Exchange) => string[] {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
+  // ajv-formats has no idn-email (RFC 6531): the addresses validator.js accepts, as the service reads them.
+  ajv.addFormat('idn-email', (value: string) => isEmail(value));
   // Schemas refer to each other as #/components/schemas/X: made refs into one schema of $defs.
   const rewrite = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('"#/components/schemas/', `"${COMPONENTS}#/$defs/`));
   ajv.addSchema({ $id: COMPONENTS, $defs: rewrite(document.components?.schemas ?? {}) });
@@ -55,7 +58,8 @@ export function openApiChecker(document: Document): (exchange: Exchange) => stri
       .map(([method, spec]) => ({
         template,
         method: method.toUpperCase(),
-        pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`),
+        // As Express routes (neither strict nor case-sensitive): /accounts/ and /Accounts are the list too.
+        pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}/?$`, 'i'),
         spec: spec as Operation['spec'],
       })),
   );
