@@ -210,6 +210,16 @@ describe('hostile input: the families that once produced a 500 or a wrong answer
     });
   });
 
+  describe('ids in paths', () => {
+    it('answers a malformed id with 404 on every write route, with or without Idempotency-Key (the check once hid behind ?.)', async () => {
+      for (const path of [`${ACCOUNTS}/%00/status`, `${ACCOUNTS}/%00/redact`, `${ACCOUNTS}/acc_%00/status`]) {
+        const body = { data: { type: 'account-status-change', attributes: { status: 'suspended' } } };
+        expect((await refused(() => t.http().post(path).set('X-Api-Key', t.key).send(body))).status).toBe(404);
+        expect((await refused(() => t.http().post(path).set('X-Api-Key', t.key).set('Idempotency-Key', `malformed-id-${Math.random()}`).send(body))).status).toBe(404);
+      }
+    });
+  });
+
   describe('the list endpoint', () => {
     it('lists each problem once, however often a parameter is repeated (JSON:API error objects are unique)', async () => {
       const response = await t.http().get(`${ACCOUNTS}?page[size]=1&page[size]=2&page[size]=3&page[size]=4&bogus=1&bogus=2&bogus=3`).set('X-Api-Key', t.key).expect(400);

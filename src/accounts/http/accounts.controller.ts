@@ -110,9 +110,11 @@ export class AccountsController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
-    idempotentExecution(request)?.about(knownIdFormat(id));
+    // Checked whether or not the request has an Idempotency-Key (`?.` would skip the whole call).
+    const accountId = knownIdFormat(id);
+    idempotentExecution(request)?.about(accountId);
     const { status, reason } = readStatusChangeDocument(body);
-    const written = await this.commands.execute<ChangeStatusCommand, WriteResult>(new ChangeStatusCommand(actor, id, status, reason, readIfMatch(ifMatch)));
+    const written = await this.commands.execute<ChangeStatusCommand, WriteResult>(new ChangeStatusCommand(actor, accountId, status, reason, readIfMatch(ifMatch)));
     return this.answer(actor, written, response);
   }
 
@@ -129,8 +131,10 @@ export class AccountsController {
   ) {
     // Its answer holds no personal data, but is sealed like the others: once the key is destroyed it
     // cannot be kept, and a retry answers anew (redacting again records nothing).
-    idempotentExecution(request)?.about(knownIdFormat(id));
-    const written = await this.commands.execute<RedactAccountCommand, WriteResult>(new RedactAccountCommand(actor, knownIdFormat(id), readIfMatch(ifMatch)));
+    // Checked whether or not the request has an Idempotency-Key (`?.` would skip the whole call).
+    const accountId = knownIdFormat(id);
+    idempotentExecution(request)?.about(accountId);
+    const written = await this.commands.execute<RedactAccountCommand, WriteResult>(new RedactAccountCommand(actor, accountId, readIfMatch(ifMatch)));
     return this.answer(actor, written, response);
   }
 
