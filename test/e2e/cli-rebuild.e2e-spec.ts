@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import Database from 'better-sqlite3';
 import { runAccountCommand } from '../../src/accounts/application/run-account-command';
 import { AccountCommand } from '../../src/accounts/domain/commands';
 import { decide } from '../../src/accounts/domain/decide';
@@ -10,11 +9,12 @@ import { fold } from '../../src/accounts/domain/evolve';
 import { runCli } from '../../src/cli';
 import { Services } from '../../src/composition-root';
 import { Actor } from '../../src/kernel/tenant';
-import { STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
 import { removeDir, startApp, tempDataDir } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
 import { openServices } from '../support/services';
 import { progressOf } from '../../src/storage/event-store.port';
+import { queryStore, throwAwayReadModel } from '../support/stored-data';
+import { cliEnv, openedLine, stateInSqlite } from '../support/test-storage';
 
 jest.setTimeout(120_000);
 
@@ -58,7 +58,8 @@ async function readModelRows(dataDir: string) {
     for (let after: string | null = null; ; ) {
       const ids = await services.readModel.ids(after, 500);
       if (ids.length === 0) break;
-      for (const row of await services.readModel.getMany(ids)) rows.push({ account: await services.rowCodec.toAccount(row), revision: row.revision });
+      const byId = (x: { id: string }, y: { id: string }) => (x.id < y.id ? -1 : 1);
+      for (const row of (await services.readModel.getMany(ids)).sort(byId)) rows.push({ account: await services.rowCodec.toAccount(row), revision: row.revision });
       after = ids.at(-1)!;
     }
     return { rows, checkpoint: await services.readModel.checkpoint() };
@@ -82,18 +83,18 @@ describe('CLI rebuild', () => {
       expect(before.rows).toHaveLength(ACCOUNTS);
       expect(before.checkpoint).toBe(head);
 
-      const state = new Database(join(dataDir, STATE_FILE));
-      state.exec('DROP TABLE accounts; DELETE FROM projection_checkpoints;');
-      state.close();
+      // Gone: on SQLite the table itself (rebuild makes it anew), on PostgreSQL its rows (the schema is the migrations').
+      await throwAwayReadModel(dataDir);
+      if (stateInSqlite) await queryStore(dataDir, 'state', 'DROP TABLE accounts');
 
       const lines: string[] = [];
       const errors: string[] = [];
       let bar = '';
       const terminal = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((bar += String(chunk)), done()) }), { isTTY: true, columns: 100 });
-      const code = await runCli(['rebuild'], { DATA_DIR: dataDir }, { out: (line) => lines.push(line), err: (line) => errors.push(line), progress: terminal });
-      expect(errors).toEqual([`DATA_DIR=${dataDir} (read-write)`]);
+      const code = await runCli(['rebuild'], cliEnv(dataDir), { out: (line) => lines.push(line), err: (line) => errors.push(line), progress: terminal });
+      expect(errors).toEqual([openedLine(dataDir, 'read-write')]);
       expect(code).toBe(0);
-      // On SQLite the head position is the number of events in the log.
+      // Positions number the events of the log, on SQLite and PostgreSQL alike.
       expect(lines).toEqual([expect.stringMatching(new RegExp(`^Rebuilt the read model from ${progressOf(head)} events in \\d+\\.\\d\\d s: \\d+ events/s\\.$`))]);
       expect(bar).toContain('rebuild');
       expect(bar).toContain('100%');
@@ -105,7 +106,7 @@ describe('CLI rebuild', () => {
       expect(after.rows.filter((r) => r.account.redacted_at !== null)).toHaveLength(10);
 
       // The whole store verifies, and the service answers from the rebuilt rows.
-      const verified = await runCli(['verify'], { DATA_DIR: dataDir }, { out: (line) => lines.push(line), err: () => undefined });
+      const verified = await runCli(['verify'], cliEnv(dataDir), { out: (line) => lines.push(line), err: () => undefined });
       expect([verified, lines.at(-1)]).toEqual([0, `Checked ${progressOf(head)} events in ${ACCOUNTS} streams and ${ACCOUNTS} read-model rows: no problems.`]);
       const t = await startApp({ dataDir });
       try {
@@ -129,7 +130,7 @@ describe('CLI rebuild', () => {
     try {
       const { id } = (await t.create({ entity_type: 'person', external_id: 'kept' }).expect(201)).body.data;
       const lines: string[] = [];
-      expect(await runCli(['rebuild'], { DATA_DIR: t.dataDir }, (line) => lines.push(line))).toBe(1);
+      expect(await runCli(['rebuild'], cliEnv(t.dataDir), (line) => lines.push(line))).toBe(1);
       expect(lines.at(-1)).toBe('error: another process is applying the projection (a running service holds its lease): stop it, then rebuild');
       const rows = await readModelRows(t.dataDir);
       expect(rows.rows.map((r) => r.account.id)).toEqual([id]);
@@ -138,7 +139,7 @@ describe('CLI rebuild', () => {
       await t.close();
     }
     const lines: string[] = [];
-    expect(await runCli(['rebuild'], { DATA_DIR: t.dataDir }, (line) => lines.push(line))).toBe(0);
+    expect(await runCli(['rebuild'], cliEnv(t.dataDir), (line) => lines.push(line))).toBe(0);
     expect(lines.at(-1)).toMatch(/^Rebuilt the read model from \d+ events/);
     removeDir(t.dataDir);
   });

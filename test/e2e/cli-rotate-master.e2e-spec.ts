@@ -43,8 +43,9 @@ function sqliteSetup(): Setup {
   const dataDir = tempDataDir();
   return {
     dataDir,
-    env: { DATA_DIR: dataDir },
-    envWith: () => ({ DATA_DIR: dataDir }),
+    // SQLite whichever stores the jest project runs the e2e suites on: this file tests both itself.
+    env: { DATA_DIR: dataDir, EVENT_STORE: 'sqlite', READ_MODEL: 'sqlite' },
+    envWith: () => ({ DATA_DIR: dataDir, EVENT_STORE: 'sqlite', READ_MODEL: 'sqlite' }),
     opened: `DATA_DIR=${dataDir} (read-write)`,
     insertKeys: async (keys) => {
       const db = new Database(join(dataDir, KEYS_FILE));

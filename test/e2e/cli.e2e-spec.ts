@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli';
 import { ACCOUNTS, removeDir, startApp, TestApp, tempDataDir } from '../support/app-harness';
+import { cliEnv, openedLine } from '../support/test-storage';
 
 // The operator's CLI for keys, run against the DATA_DIR of a running service, as an operator would.
 
@@ -28,7 +29,7 @@ describe('CLI: keys create, list, revoke', () => {
   async function cli(...args: string[]): Promise<{ code: number; lines: string[]; out: string; err: string }> {
     const lines: string[] = [];
     const errors: string[] = [];
-    const code = await runCli(args, { DATA_DIR: t.dataDir }, { out: (line) => lines.push(line), err: (line) => errors.push(line) });
+    const code = await runCli(args, cliEnv(t.dataDir), { out: (line) => lines.push(line), err: (line) => errors.push(line) });
     return { code, lines, out: lines.join('\n'), err: errors.join('\n') };
   }
 
@@ -53,7 +54,7 @@ describe('CLI: keys create, list, revoke', () => {
       reader.key,
     ]);
     // Which data it worked on, on stderr, without the key.
-    expect(reader.err).toBe(`DATA_DIR=${t.dataDir} (read-write)`);
+    expect(reader.err).toBe(openedLine(t.dataDir, 'read-write'));
 
     // A writer of the same tenant makes an account; the reader sees it but may not write.
     const writer = await create('acme', 'production', 'accounts:write');

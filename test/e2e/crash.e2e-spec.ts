@@ -4,13 +4,13 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import Database from 'better-sqlite3';
 import { generateApiKey } from '../../src/auth/api-key';
-import { EVENTS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
 import { ACCOUNTS, removeDir, startApp, TestApp, tempDataDir } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
 import { readModelDocuments } from '../support/read-model-documents';
 import { buildService, fromBuild, HttpAnswer, killAllServices, killService, ROOT, send, ServiceCommand, startService } from '../support/service-process';
+import { queryStore, throwAwayReadModel } from '../support/stored-data';
+import { storageEnv } from '../support/test-storage';
 
 // kill -9, at random moments, of the built service under concurrent writes, and of the projection
 // alone while it rebuilds the read model. What a client was told must survive: every write answered
@@ -26,7 +26,9 @@ if (!Number.isSafeInteger(SEED)) throw new Error(`CRASH_SEED must be a whole num
 const REPLAY = `CRASH_SEED=${SEED} npx jest test/e2e/crash.e2e-spec.ts`;
 console.log(`crash suite seed ${SEED}; replay with: ${REPLAY}`);
 
-const BUILD_DIR = join(ROOT, '.crash-build'); // git-ignored; inside the repo so node finds node_modules from it
+// git-ignored; inside the repo so node finds node_modules from it; one per jest worker, which may run
+// this file for two jest projects at once.
+const BUILD_DIR = join(ROOT, `.crash-build-${process.pid}`);
 const ROUNDS = 5;
 const CLIENTS = 12;
 /** The kill comes this long after the round's first CLIENTS answers, so a busy machine still tests something. */
@@ -188,14 +190,10 @@ function describeWrite(write: Write): string {
  * commit and the answer, which the "or a later unacknowledged value" rule is for. For the summary
  * only; external_id, unlike the email, is stored in plaintext.
  */
-function unansweredThatLanded(dataDir: string, clients: Client[]): number {
-  const events = new Database(join(dataDir, EVENTS_FILE), { readonly: true });
-  try {
-    const stored = events.prepare("SELECT 1 FROM events WHERE stream LIKE 'account-%' AND json_extract(data, '$.external_id') = ?").pluck();
-    return clients.filter(({ pending: write }) => write && stored.get(write.kind === 'create' ? `${write.tag}-v0` : `${write.account.tag}-v${write.n}`)).length;
-  } finally {
-    events.close();
-  }
+async function unansweredThatLanded(dataDir: string, clients: Client[]): Promise<number> {
+  const events = await queryStore<{ data: string }>(dataDir, 'events', "SELECT data FROM events WHERE stream LIKE 'account-%'");
+  const stored = new Set(events.map((event) => (JSON.parse(event.data) as { external_id?: string }).external_id));
+  return clients.filter(({ pending: write }) => write && stored.has(write.kind === 'create' ? `${write.tag}-v0` : `${write.account.tag}-v${write.n}`)).length;
 }
 
 /** Every account of the list, following links.next from the first page. */
@@ -258,7 +256,7 @@ describe('Crash: kill -9 at random moments', () => {
         await work;
         acknowledged += round.acknowledged;
         unansweredAtKills += clients.filter((client) => client.pending).length;
-        landedUnanswered += unansweredThatLanded(dataDir, clients);
+        landedUnanswered += await unansweredThatLanded(dataDir, clients);
       }
 
       // A restart on the same files, then what a client would check.
@@ -357,31 +355,31 @@ describe('Crash: kill -9 at random moments', () => {
       }
 
       // The read model is thrown away (below): the projection rebuilds it from the first event.
-      const state = new Database(join(dataDir, STATE_FILE));
-      const events = new Database(join(dataDir, EVENTS_FILE), { readonly: true });
-      try {
-        // SQLite positions are rowids as 20-digit strings: as numbers, they count the events applied.
-        const checkpoint = () => Number((state.prepare("SELECT position FROM projection_checkpoints WHERE projection = 'accounts'").pluck().get() as string | undefined) ?? 0);
-        const head = events.prepare('SELECT MAX(position) FROM events').pluck().get() as number;
+      // Positions are numbers on every adapter (as 20-digit strings in the checkpoint).
+      const checkpoint = async () =>
+        Number((await queryStore<{ position: string }>(dataDir, 'state', "SELECT position FROM projection_checkpoints WHERE projection = 'accounts'"))[0]?.position ?? 0);
+      const head = Number((await queryStore<{ head: number | string }>(dataDir, 'events', 'SELECT MAX(position) AS head FROM events'))[0].head);
 
-        /**
-         * The rows and the checkpoint move in one transaction, so at every checkpoint each row is its
-         * stream folded up to the checkpoint: a row behind it lost events; a row ahead of it will
-         * see its events applied again after the restart.
-         */
-        const rowsOffCheckpoint = (at: number): string[] => {
-          const expected = new Map(
-            (events.prepare("SELECT substr(stream, 9) AS id, MAX(revision) AS revision FROM events WHERE stream LIKE 'account-%' AND position <= ? GROUP BY stream").all(at) as { id: string; revision: number }[]).map((r) => [r.id, r.revision]),
-          );
-          const rows = new Map((state.prepare('SELECT id, revision FROM accounts').all() as { id: string; revision: number }[]).map((r) => [r.id, r.revision]));
-          return [...new Set([...expected.keys(), ...rows.keys()])]
-            .filter((id) => expected.get(id) !== rows.get(id))
-            .map((id) => `checkpoint ${at}: ${id} has its row at revision ${rows.get(id) ?? 'none'}, its events up to the checkpoint end at ${expected.get(id) ?? 'none'}`);
-        };
-
+      /**
+       * The rows and the checkpoint move in one transaction, so at every checkpoint each row is its
+       * stream folded up to the checkpoint: a row behind it lost events; a row ahead of it will
+       * see its events applied again after the restart.
+       */
+      const rowsOffCheckpoint = async (at: number): Promise<string[]> => {
+        const revisions = (rows: { id: string; revision: number | string }[]) => new Map(rows.map((r) => [r.id, Number(r.revision)]));
+        const expected = revisions(
+          await queryStore(dataDir, 'events', "SELECT substr(stream, 9) AS id, MAX(revision) AS revision FROM events WHERE stream LIKE 'account-%' AND position <= ? GROUP BY stream", [at]),
+        );
+        const rows = revisions(await queryStore(dataDir, 'state', 'SELECT id, revision FROM accounts'));
+        return [...new Set([...expected.keys(), ...rows.keys()])]
+          .filter((id) => expected.get(id) !== rows.get(id))
+          .map((id) => `checkpoint ${at}: ${id} has its row at revision ${rows.get(id) ?? 'none'}, its events up to the checkpoint end at ${expected.get(id) ?? 'none'}`);
+      };
+      {
         const runWorker = (batchSize: number) => {
           const worker = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'test/support/projection-worker.ts'), dataDir, String(batchSize)], {
             cwd: ROOT,
+            env: { ...process.env, ...storageEnv(dataDir) },
             stdio: ['ignore', 'pipe', 'inherit'],
           });
           workers.add(worker);
@@ -391,35 +389,34 @@ describe('Crash: kill -9 at random moments', () => {
           return { worker, exited, started: Promise.race([started, exited]) };
         };
 
-        const throwAway = () => state.exec('DELETE FROM accounts; DELETE FROM projection_checkpoints;');
-        throwAway();
+        await throwAwayReadModel(dataDir);
         const kills: string[] = [];
         let midStream = 0;
         for (let attempt = 1; midStream < PROJECTION_KILLS && attempt <= 2 * PROJECTION_KILLS; attempt++) {
           // Batches of 8 to 24 events, and a kill once the checkpoint passes a random point of what
           // is left: at once (the batch just committed may still be finishing) or up to 2 ms later
           // (anywhere in the next batch: reading, folding, sealing rows, committing). A batch takes
-          // a few ms; polling without a timer sees each commit.
+          // a few ms; polling as fast as the store answers sees nearly every commit.
           const batchSize = 8 + Math.floor(random() * 17);
-          const from = checkpoint();
+          const from = await checkpoint();
           const target = from + 1 + Math.floor((head - from) * 0.25 * random());
           const delayMs = random() < 0.5 ? 0 : 2 * random();
           const { worker, exited, started } = runWorker(batchSize);
           await started; // no busy polling while ts-node loads: the worker needs the CPU
-          while (checkpoint() < target && worker.exitCode === null) await new Promise((resolve) => setImmediate(resolve));
+          while ((await checkpoint()) < target && worker.exitCode === null);
           for (const until = performance.now() + delayMs; performance.now() < until; );
           worker.kill('SIGKILL');
           await exited;
-          const at = checkpoint();
+          const at = await checkpoint();
           // Killed, or done before the kill; never failing on its own. And it got somewhere.
           if (worker.signalCode !== 'SIGKILL') expect(worker.exitCode).toBe(0);
           expect(at).toBeGreaterThan(from);
           // At any checkpoint, killed or not.
-          expect(rowsOffCheckpoint(at)).toEqual([]);
+          expect(await rowsOffCheckpoint(at)).toEqual([]);
           if (at >= head) {
             // It got to the end before the kill did (a fast disk, a busy machine): start the rebuild over.
             kills.push(`batch ${batchSize}, aimed at ${target} + ${delayMs.toFixed(1)} ms: it finished first, rebuilding from scratch`);
-            throwAway();
+            await throwAwayReadModel(dataDir);
             continue;
           }
           kills.push(`batch ${batchSize}, aimed at ${target} + ${delayMs.toFixed(1)} ms, killed at ${at}`);
@@ -432,11 +429,8 @@ describe('Crash: kill -9 at random moments', () => {
         const { worker, exited } = runWorker(16);
         await exited;
         expect(worker.exitCode).toBe(0);
-        expect(checkpoint()).toBe(head);
-        expect(rowsOffCheckpoint(head)).toEqual([]);
-      } finally {
-        state.close();
-        events.close();
+        expect(await checkpoint()).toBe(head);
+        expect(await rowsOffCheckpoint(head)).toEqual([]);
       }
       // Nothing lost, nothing applied twice: the read model is every stream folded afresh, revisions included.
       const folds = await freshFolds(dataDir);

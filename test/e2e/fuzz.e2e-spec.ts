@@ -569,8 +569,22 @@ describe('fuzz: whatever is sent, no 5xx, no hang, a valid JSON:API error, and a
   /** Creates acknowledged with 201 since the count was last reconciled. */
   let acknowledgedCreates = 0;
 
-  /** Sends one request and checks every property; a write is followed by a look at what it changed. */
+  /**
+   * The run fast-check started last. Its time limit abandons a run in progress, which goes on
+   * (a predicate cannot be stopped): every run, and every count, first waits for it, so no two
+   * requests overlap and each compares with a settled state.
+   */
+  let lastRun: Promise<void> = Promise.resolve();
+  const settled = () => lastRun.catch(() => undefined);
+
   async function expectWellBehaved(request: FuzzRequest) {
+    await settled();
+    lastRun = wellBehaved(request);
+    return lastRun;
+  }
+
+  /** Sends one request and checks every property; a write is followed by a look at what it changed. */
+  async function wellBehaved(request: FuzzRequest) {
     const target = watched().find((id) => request.path.includes(id));
     const etag = target ? state.accounts[target].etag : '"0"';
     const resolved = { ...request, headers: Object.fromEntries(Object.entries(request.headers ?? {}).map(([name, value]) => [name, value?.replace(CURRENT_ETAG, etag)])) };
@@ -589,9 +603,11 @@ describe('fuzz: whatever is sent, no 5xx, no hang, a valid JSON:API error, and a
 
   /** Runs the property, then checks that the tenant holds exactly the accounts it acknowledged creating. */
   async function check(requests: fc.Arbitrary<FuzzRequest>, budget: Budget) {
+    await settled();
     const countBefore = await countAccounts(t);
     acknowledgedCreates = 0;
     await fc.assert(fc.asyncProperty(requests, expectWellBehaved), fuzzParameters(budget));
+    await settled();
     expect(await countAccounts(t)).toBe(countBefore + acknowledgedCreates);
   }
 

@@ -1,11 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { AddressInfo, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { runCli } from '../../src/cli';
 import { ACCOUNTS, removeDir, startApp, tempDataDir, TestApp } from '../support/app-harness';
+import { storedBytes } from '../support/stored-data';
+import { cliEnv, itReadingStoredBytes } from '../support/test-storage';
 
 // Who may do what: X-Api-Key, scopes, tenants (organization x environment), where keys come from,
 // and that only a hash of a key is ever stored.
@@ -21,7 +22,7 @@ const madeUpKey = (environment: 'production' | 'staging') => `sk_${environment}_
 /** The CLI's stdout (stderr, where it says which DATA_DIR it opened, is left out). */
 async function cli(dataDir: string, ...args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await runCli(args, { DATA_DIR: dataDir }, { out: (line) => lines.push(line), err: () => undefined });
+  const code = await runCli(args, cliEnv(dataDir), { out: (line) => lines.push(line), err: () => undefined });
   return { code, out: lines.join('\n') };
 }
 
@@ -32,14 +33,6 @@ async function createKey(dataDir: string, org: string, env: 'production' | 'stag
   const keys = out.match(KEY_PATTERN) ?? [];
   expect(keys).toHaveLength(1);
   return { key: keys[0] as string, id: /key_[0-9A-Z]{26}/.exec(out)![0] };
-}
-
-/** Every file the service wrote below dir, SQLite -wal and -shm files included. */
-function filesBelow(dir: string): { path: string; bytes: Buffer }[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesBelow(path) : [{ path, bytes: readFileSync(path) }];
-  });
 }
 
 // --- the service as an operator starts it: `node src/main.ts`, in a process of its own ---------
@@ -72,7 +65,7 @@ function spawnMain(dataDir: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     // Only what is given here: no NODE_ENV or ACCOUNTS_BOOTSTRAP_KEY from the environment of the test run.
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_REQUESTS: 'false', ...env },
+    env: { PATH: process.env.PATH ?? '', ...cliEnv(dataDir), LOG_REQUESTS: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -280,7 +273,7 @@ describe('API keys, scopes and tenants', () => {
   });
 
   describe('storage of keys', () => {
-    it('stores only a hash: no key appears in any file of DATA_DIR nor in the logs', async () => {
+    itReadingStoredBytes('stores only a hash: no key appears in any file of DATA_DIR or page of its database, nor in the logs', async () => {
       const issued = [t.key];
       for (const [org, env, scopes] of [['acme', 'production', 'accounts:read'], ['default', 'staging', undefined]] as const) {
         issued.push((await createKey(t.dataDir, org, env, scopes)).key);
@@ -290,7 +283,7 @@ describe('API keys, scopes and tenants', () => {
       issued.push(revoked.key);
       for (const key of issued) await t.get(account, key);
 
-      const files = filesBelow(t.dataDir);
+      const files = await storedBytes(t.dataDir);
       expect(files.length).toBeGreaterThan(0);
       const needles = issued.flatMap((key) => [key, key.replace(/^sk_[a-z]+_/, '')]);
       const hits = files.flatMap(({ path, bytes }) => needles.filter((needle) => bytes.includes(Buffer.from(needle))).map(() => path));

@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import Database from 'better-sqlite3';
 import { accountStream } from '../../src/accounts/application/account-repository';
 import { EventChain, eventMetadata, hashOfStoredEvent } from '../../src/accounts/application/event-chain';
 import { runAccountCommand } from '../../src/accounts/application/run-account-command';
@@ -15,6 +14,8 @@ import { toPosition } from '../../src/storage/sqlite/sqlite-event-store';
 import { EVENTS_FILE } from '../../src/storage/sqlite/sqlite-storage';
 import { ACCOUNTS, removeDir, startApp, TestApp, tempDataDir } from '../support/app-harness';
 import { openServices } from '../support/services';
+import { queryStore } from '../support/stored-data';
+import { cliEnv, copyStores, eventsInSqlite, openedLine, storageEnv } from '../support/test-storage';
 
 jest.setTimeout(60_000);
 
@@ -45,7 +46,7 @@ async function cli(dataDir: string, args: string[], env: Record<string, string> 
     }),
     { isTTY: true, columns: 100 },
   );
-  const code = await runCli(args, { DATA_DIR: dataDir, ...env }, {
+  const code = await runCli(args, cliEnv(dataDir, env), {
     out: (line) => lines.push(line),
     err: (line) => errors.push(line),
     ...(options.tty ? { progress: terminal } : {}),
@@ -73,16 +74,21 @@ async function seededStore() {
   return { dataDir: t.dataDir, ids: { a, b, c }, final };
 }
 
-/** A copy of the store to tamper with, and a way in below the service. */
+interface StoredEvent {
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+/** A copy of the stores to tamper with, and a way in below the service. */
 function copyOf(dataDir: string) {
-  const copy = tempDataDir();
-  cpSync(dataDir, copy, { recursive: true });
-  const db = new Database(join(copy, EVENTS_FILE));
-  const row = (stream: string, revision: number) =>
-    db.prepare('SELECT type, data, metadata FROM events WHERE stream = ? AND revision = ?').get(stream, revision) as { type: string; data: string; metadata: string };
-  const update = (stream: string, revision: number, values: { type: string; data: string; metadata: string }) =>
-    db.prepare('UPDATE events SET type = @type, data = @data, metadata = @metadata WHERE stream = @stream AND revision = @revision').run({ ...values, stream, revision });
-  return { dir: copy, db, row, update, close: () => db.close() };
+  const dir = copyStores(dataDir);
+  const events = <Row>(sql: string, params: unknown[] = []) => queryStore<Row>(dir, 'events', sql, params);
+  const row = async (stream: string, revision: number) =>
+    (await events<StoredEvent>('SELECT type, data, metadata FROM events WHERE stream = ? AND revision = ?', [stream, revision]))[0];
+  const update = (stream: string, revision: number, values: StoredEvent) =>
+    events('UPDATE events SET type = ?, data = ?, metadata = ? WHERE stream = ? AND revision = ?', [values.type, values.data, values.metadata, stream, revision]);
+  return { dir, events, row, update };
 }
 
 describe('The reviewer\'s CLI', () => {
@@ -99,7 +105,7 @@ describe('The reviewer\'s CLI', () => {
     it('prints each event, then the state after it, as a table', async () => {
       const run = await cli(store.dataDir, ['replay', store.ids.a]);
       expect(run.code).toBe(0);
-      expect(run.err).toBe(`DATA_DIR=${store.dataDir} (read-only)`);
+      expect(run.err).toBe(openedLine(store.dataDir, 'read-only'));
       expect(run.lines[0]).toMatch(/^revision +occurred_at +event +actor +request$/);
       const rows = run.lines.filter((line) => /^\d/.test(line));
       expect(rows.map((line) => line.split(/ +/).slice(0, 3).filter((_, i) => i !== 1))).toEqual([
@@ -147,7 +153,9 @@ describe('The reviewer\'s CLI', () => {
       const nowhere = join(parent, 'missing');
       const missing = await cli(nowhere, ['replay', store.ids.a]);
       expect(missing.code).toBe(2);
-      expect(missing.err).toContain(`error: No store at ${join(nowhere, EVENTS_FILE)}: nothing was created`);
+      const where = eventsInSqlite ? `${join(nowhere, EVENTS_FILE)}:` : `${storageEnv(nowhere).DATABASE_URL} (DATABASE_URL: its schema lacks migrations`;
+      expect(missing.err).toContain(`error: No store at ${where}`);
+      expect(missing.err).toContain('nothing was created');
       expect(existsSync(nowhere)).toBe(false);
     });
   });
@@ -158,11 +166,11 @@ describe('The reviewer\'s CLI', () => {
       const run = await cli(store.dataDir, ['export', store.ids.a], { ACCOUNTS_MASTER_KEY: randomBytes(32).toString('hex') });
       expect(run.code).toBe(0);
       const lines = run.lines.map((line) => JSON.parse(line));
-      const db = new Database(join(store.dataDir, EVENTS_FILE), { readonly: true });
-      const rows = db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY revision').all(streamOf('a')) as Record<string, string | number>[];
-      db.close();
+      const rows = await queryStore<Record<string, string | number | Date>>(store.dataDir, 'events', 'SELECT * FROM events WHERE stream = ? ORDER BY revision', [streamOf('a')]);
+      // As stored: SQLite keeps the time as ISO text, PostgreSQL as a timestamptz (which pg reads as a Date).
+      const time = (at: unknown) => (at instanceof Date ? at.toISOString() : at);
       expect(lines.map((l) => [l.stream, l.revision, l.position, l.recorded_at, l.id, l.type, JSON.stringify(l.data), JSON.stringify(l.metadata)])).toEqual(
-        rows.map((r) => [r.stream, r.revision, toPosition(r.position as number), r.recorded_at, r.event_id, r.type, r.data, r.metadata]),
+        rows.map((r) => [r.stream, Number(r.revision), toPosition(Number(r.position)), time(r.recorded_at), r.event_id, r.type, r.data, r.metadata]),
       );
       expect(lines[0].data.personal).toMatch(/^v1\./);
       expect(lines[0].data.sealed_fields).toEqual(['person', 'business', 'contact', 'address', 'identity_numbers']);
@@ -176,7 +184,7 @@ describe('The reviewer\'s CLI', () => {
       const run = await cli(store.dataDir, ['verify'], {}, { tty: true });
       expect(run.lines).toEqual([expect.stringMatching(/^Checked \d+ events in \d+ streams and 3 read-model rows: no problems\.$/)]);
       expect(run.code).toBe(0);
-      expect(run.err).toBe(`DATA_DIR=${store.dataDir} (read-only)`);
+      expect(run.err).toBe(openedLine(store.dataDir, 'read-only'));
       expect(run.progress).toContain('hash chains and seals');
       expect(run.progress).toContain('100%');
       // Without a terminal, no bar at all.
@@ -187,10 +195,7 @@ describe('The reviewer\'s CLI', () => {
     it('never prints a personal value, not even of a tampered row', async () => {
       const copy = copyOf(store.dataDir);
       dirs.push(copy.dir);
-      copy.close();
-      const state = new Database(join(copy.dir, 'state.sqlite'));
-      state.prepare("UPDATE accounts SET status = 'inactive' WHERE id = ?").run(store.ids.a);
-      state.close();
+      await queryStore(copy.dir, 'state', "UPDATE accounts SET status = 'inactive' WHERE id = ?", [store.ids.a]);
       const run = await cli(copy.dir, ['verify']);
       expect(run.code).toBe(1);
       expect(run.lines).toContain(`${streamOf('a')}@3: read model row differs from a fresh fold of its stream in: status`);
@@ -242,41 +247,41 @@ describe('The reviewer\'s CLI', () => {
       expect(trail.event.attributes.changes).toMatchObject({ to: 'suspended', reason: SECRET.reason });
     });
 
-    const tampered: [string, (copy: ReturnType<typeof copyOf>) => void, (stream: (key: 'a' | 'b' | 'c') => string) => string[]][] = [
+    const tampered: [string, (copy: ReturnType<typeof copyOf>) => Promise<unknown>, (stream: (key: 'a' | 'b' | 'c') => string) => string[]][] = [
       [
         'one byte of a stored event altered (its ciphertext)',
-        (copy) => {
-          const event = copy.row(streamOf('a'), 1);
+        async (copy) => {
+          const event = await copy.row(streamOf('a'), 1);
           const data = JSON.parse(event.data);
           data.personal = data.personal.slice(0, 20) + (data.personal[20] === 'A' ? 'B' : 'A') + data.personal.slice(21);
-          copy.update(streamOf('a'), 1, { ...event, data: JSON.stringify(data) });
+          await copy.update(streamOf('a'), 1, { ...event, data: JSON.stringify(data) });
         },
         (s) => [`${s('a')}@1: seal does not match: the event was changed, moved or forged`, `${s('a')}@2: prev_hash does not match the event before it (revision 1)`],
       ],
       [
         'a status change rewritten in clear (suspended → inactive)',
-        (copy) => {
-          const event = copy.row(streamOf('a'), 2);
-          copy.update(streamOf('a'), 2, { ...event, data: event.data.replace('"to":"suspended"', '"to":"inactive"') });
+        async (copy) => {
+          const event = await copy.row(streamOf('a'), 2);
+          await copy.update(streamOf('a'), 2, { ...event, data: event.data.replace('"to":"suspended"', '"to":"inactive"') });
         },
         (s) => [`${s('a')}@2: seal does not match: the event was changed, moved or forged`, `${s('a')}@3: prev_hash does not match the event before it (revision 2)`],
       ],
       [
         'one event deleted',
-        (copy) => copy.db.prepare('DELETE FROM events WHERE stream = ? AND revision = 1').run(streamOf('a')),
+        (copy) => copy.events('DELETE FROM events WHERE stream = ? AND revision = 1', [streamOf('a')]),
         (s) => [`${s('a')}@1: revision 1 is missing: the stream goes from revision 0 to 2`, `${s('a')}@2: prev_hash does not match the event before it (revision 0)`],
       ],
       [
         'the last event of a stream deleted',
-        (copy) => copy.db.prepare('DELETE FROM events WHERE stream = ? AND revision = 3').run(streamOf('a')),
+        (copy) => copy.events('DELETE FROM events WHERE stream = ? AND revision = 3', [streamOf('a')]),
         (s) => [`${s('a')}@3: read model row is at revision 3, but the stream ends at revision 2: events were removed`],
       ],
       [
         'two events swapped',
-        (copy) => {
-          const [one, two] = [copy.row(streamOf('a'), 1), copy.row(streamOf('a'), 2)];
-          copy.update(streamOf('a'), 1, two);
-          copy.update(streamOf('a'), 2, one);
+        async (copy) => {
+          const [one, two] = [await copy.row(streamOf('a'), 1), await copy.row(streamOf('a'), 2)];
+          await copy.update(streamOf('a'), 1, two);
+          await copy.update(streamOf('a'), 2, one);
         },
         (s) => [
           `${s('a')}@1: prev_hash does not match the event before it (revision 0)`,
@@ -294,7 +299,7 @@ describe('The reviewer\'s CLI', () => {
         'a whole stream rewritten with every hash and seal recomputed under another key',
         (copy) => {
           const forger = new EventChain(randomBytes(32));
-          rewrite(copy, streamOf('b'), (event, revision) => (event.metadata.seal = forger.sealOf(streamOf('b'), BigInt(revision), event)));
+          return rewrite(copy, streamOf('b'), (event, revision) => (event.metadata.seal = forger.sealOf(streamOf('b'), BigInt(revision), event)));
         },
         (s) => [0, 1].map((revision) => `${s('b')}@${revision}: seal does not match: the event was changed, moved or forged`),
       ],
@@ -317,13 +322,13 @@ describe('The reviewer\'s CLI', () => {
     it('exits 1 when the newest events of the whole log were removed: the read model has seen them', async () => {
       const copy = copyOf(store.dataDir);
       dirs.push(copy.dir);
-      const { position } = copy.db.prepare('SELECT MAX(position) AS position FROM events').get() as { position: number };
-      copy.db.prepare('DELETE FROM events WHERE position = ?').run(position);
-      copy.close();
+      const head = async () => Number((await copy.events<{ position: number | string }>('SELECT MAX(position) AS position FROM events'))[0].position);
+      const position = await head();
+      await copy.events('DELETE FROM events WHERE position = ?', [position]);
       const run = await cli(copy.dir, ['verify']);
       expect(run.code).toBe(1);
       expect(run.lines).toContain(
-        `read model: has applied events up to position ${toPosition(position)}, but the event store ends at ${toPosition(position - 1)}: events were removed from the end of the log`,
+        `read model: has applied events up to position ${toPosition(position)}, but the event store ends at ${toPosition(await head())}: events were removed from the end of the log`,
       );
       expect(run.lines).toContain(`${streamOf('c')}@1: read model row is at revision 1, but the stream ends at revision 0: events were removed`);
     });
@@ -331,7 +336,6 @@ describe('The reviewer\'s CLI', () => {
     it('needs the master key the data was written with: without it, or with another, it stops with a clear message', async () => {
       const copy = copyOf(store.dataDir);
       dirs.push(copy.dir);
-      copy.close();
       const masterKey = readFileSync(join(copy.dir, 'master.key'), 'utf8').trim();
       rmSync(join(copy.dir, 'master.key'));
       for (const args of [['verify'], ['replay', store.ids.a]]) {
@@ -348,8 +352,7 @@ describe('The reviewer\'s CLI', () => {
     it.each(tampered)('exits 1 and names stream and revision: %s', async (_, tamper, expected) => {
       const copy = copyOf(store.dataDir);
       dirs.push(copy.dir);
-      tamper(copy);
-      copy.close();
+      await tamper(copy);
       const run = await cli(copy.dir, ['verify']);
       expect(run.code).toBe(1);
       for (const line of expected(streamOf)) expect(run.lines).toContain(line);
@@ -365,19 +368,19 @@ describe('The reviewer\'s CLI', () => {
  * What someone with write access but without the master key can do: change a stream's clear
  * content (here B's external_id) and recompute every prev_hash so the chain itself holds.
  */
-function rewrite(
+async function rewrite(
   copy: ReturnType<typeof copyOf>,
   stream: string,
   alter: (event: { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }, revision: number) => void,
 ) {
-  const rows = copy.db.prepare('SELECT revision, type, data, metadata FROM events WHERE stream = ? ORDER BY revision').all(stream) as { revision: number; type: string; data: string; metadata: string }[];
+  const rows = await copy.events<StoredEvent & { revision: number | string }>('SELECT revision, type, data, metadata FROM events WHERE stream = ? ORDER BY revision', [stream]);
   let prevHash: string | null = null;
   for (const row of rows) {
     const event = { type: row.type, data: JSON.parse(row.data), metadata: JSON.parse(row.metadata) };
     if (event.data.external_id) event.data.external_id = `${event.data.external_id}-forged`;
     event.metadata.prev_hash = prevHash;
-    alter(event, row.revision);
+    alter(event, Number(row.revision));
     prevHash = hashOfStoredEvent(event);
-    copy.update(stream, row.revision, { type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) });
+    await copy.update(stream, Number(row.revision), { type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) });
   }
 }

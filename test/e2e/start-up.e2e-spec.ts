@@ -3,6 +3,7 @@ import request from 'supertest';
 import { runCli } from '../../src/cli';
 import { ACCOUNTS, appForEachSuite, removeDir, tempDataDir } from '../support/app-harness';
 import { killLeftovers, spawnMain } from '../support/main-process';
+import { cliEnv } from '../support/test-storage';
 
 // Start-up a person can follow: a liveness endpoint without a key, PORT=0, a first-start key that a
 // failed start cannot lose, and in production a pointer to the CLI when there is no key at all.
@@ -12,7 +13,7 @@ const KEY_PATTERN = /sk_(?:production|staging)_[A-Za-z0-9]{32,}/g;
 
 async function keysList(dataDir: string): Promise<string> {
   const lines: string[] = [];
-  await runCli(['keys', 'list'], { DATA_DIR: dataDir }, { out: (line) => lines.push(line), err: () => undefined });
+  await runCli(['keys', 'list'], cliEnv(dataDir), { out: (line) => lines.push(line), err: () => undefined });
   return lines.join('\n');
 }
 
@@ -88,7 +89,7 @@ describe('starting the service', () => {
     expect(await keysList(dataDir)).toBe('No keys.');
 
     // Once a key exists, nothing more is said.
-    await runCli(['keys', 'create', '--org', 'acme', '--env', 'production'], { DATA_DIR: dataDir }, () => undefined);
+    await runCli(['keys', 'create', '--org', 'acme', '--env', 'production'], cliEnv(dataDir), () => undefined);
     const again = spawnMain({ DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'production' });
     await again.port();
     await new Promise((resolve) => setTimeout(resolve, 300));

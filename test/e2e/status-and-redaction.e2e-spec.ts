@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { hashOfStoredEvent } from '../../src/accounts/application/event-chain';
-import { SqliteEventStore } from '../../src/storage/sqlite/sqlite-event-store';
-import { EVENTS_FILE, KEYS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
+import { EVENTS_FILE, STATE_FILE } from '../../src/storage/sqlite/sqlite-storage';
 import { accountStream } from '../../src/accounts/application/account-repository';
 import { decide } from '../../src/accounts/domain/decide';
 import { ACCOUNTS, appForEachSuite, GUIDE_CREATE_ATTRIBUTES, removeDir, startApp, TestApp, uniqueGuideAttributes } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
-import { filesBelow, plaintextHits } from '../support/files';
 import { openServices } from '../support/services';
+import { queryStore, storedBytes, storedPlaintextHits } from '../support/stored-data';
+import { eventsInSqlite, itReadingStoredBytes, stateInSqlite } from '../support/test-storage';
 
 jest.setTimeout(60_000);
 
@@ -105,9 +105,9 @@ describe('Redaction', () => {
   it('is a first-class event in the stream: who, when and which request', async () => {
     const { id } = (await t.create(uniqueGuideAttributes()).expect(201)).body.data;
     const response = await redact(t, id).set('X-Request-Id', 'erasure-request-42').expect(200);
-    const store = new SqliteEventStore(join(t.dataDir, EVENTS_FILE));
-    const events = await store.readStream(accountStream(id));
-    await store.close();
+    const services = await openServices(t.dataDir, { access: 'read-only' });
+    const events = await services.eventStore.readStream(accountStream(id));
+    await services.close();
     const last = events.at(-1)!;
     expect(last.type).toBe('account.redacted');
     expect(last.data).toEqual({ account_id: id, redacted_at: response.body.data.attributes.redacted_at });
@@ -153,9 +153,7 @@ describe('Redaction after a crash', () => {
     try {
       const read = await restarted.get(id).expect(200);
       expect(read.body.data.attributes).toMatchObject({ person: null, contact: null, redacted_at: '2026-01-01T00:00:00Z' });
-      const keys = new Database(join(t.dataDir, KEYS_FILE), { readonly: true });
-      expect(keys.prepare('SELECT COUNT(*) AS n FROM data_keys WHERE account_id = ?').get(id)).toEqual({ n: 0 });
-      keys.close();
+      expect(await queryStore(t.dataDir, 'keys', 'SELECT account_id FROM data_keys WHERE account_id = ?', [id])).toEqual([]);
     } finally {
       await restarted.close();
       removeDir(t.dataDir);
@@ -171,7 +169,7 @@ describe('Erasure proof', () => {
     legalName: 'Quillfeather Brannigan Holdings', shareholder: 'Octavia Marchbanks-Yew', shareholderId: 'SHX-44120987', reason: 'flagged by analyst Rosalind Featherstonehaugh',
   };
 
-  it('leaves none of an account\'s personal values in any file under DATA_DIR, and replays to the redacted account', async () => {
+  itReadingStoredBytes('leaves none of an account\'s personal values in any file under DATA_DIR or page of its database, and replays to the redacted account', async () => {
     const t = await startApp();
     // Sent with Idempotency-Key, so their answers (which hold the personal values) are kept too.
     const keys = { person: 'erasure-create-person', business: 'erasure-create-business', status: 'erasure-status' };
@@ -196,16 +194,18 @@ describe('Erasure proof', () => {
     await t.patch(ids[0], { contact: { email: VALUES.newEmail, phone: VALUES.newPhone } }).expect(200);
     await changeStatus(t, ids[0], 'suspended', VALUES.reason).set('Idempotency-Key', keys.status).expect(200);
     expect((await changeStatus(t, ids[0], 'suspended', VALUES.reason).set('Idempotency-Key', keys.status).expect(200)).headers['idempotent-replayed']).toBe('true');
-    expect(idempotencyRecords(t.dataDir, ids).filter((r) => r.answered)).toHaveLength(3);
-    // Before any redaction too, no file holds a personal value as it was sent: kept answers are sealed with the account's key.
-    expect(plaintextHits(t.dataDir, Object.values(VALUES))).toEqual([]);
+    expect((await idempotencyRecords(t.dataDir, ids)).filter((r) => r.answered)).toHaveLength(3);
+    // Before any redaction too, no store holds a personal value as it was sent: kept answers are sealed with the account's key.
+    expect(await storedPlaintextHits(t.dataDir, Object.values(VALUES))).toEqual([]);
 
-    const wrappedKeys = readWrappedKeys(t.dataDir, ids);
+    const wrappedKeys = await readWrappedKeys(t.dataDir, ids);
     expect(wrappedKeys).toHaveLength(2);
+    const holding = (stored: { bytes: Buffer }[], key: Buffer) => stored.some((s) => s.bytes.includes(key));
+    for (const key of wrappedKeys) expect(holding(await storedBytes(t.dataDir), key)).toBe(true);
 
-    // A reader holding snapshots of the other files open (a backup, the CLI, a second instance) must
-    // not keep a copy of a destroyed key alive.
-    const readers = [STATE_FILE, EVENTS_FILE].map((file) => new Database(join(t.dataDir, file), { readonly: true }));
+    // A reader holding snapshots of the other SQLite files open (a backup, the CLI, a second instance)
+    // must not keep a copy of a destroyed key alive. (On PostgreSQL: test/integration/postgres-erasure.spec.ts.)
+    const readers = [...(stateInSqlite ? [STATE_FILE] : []), ...(eventsInSqlite ? [EVENTS_FILE] : [])].map((file) => new Database(join(t.dataDir, file), { readonly: true }));
     for (const reader of readers) {
       reader.exec('BEGIN');
       reader.prepare('SELECT COUNT(*) FROM sqlite_master').get();
@@ -214,17 +214,18 @@ describe('Erasure proof', () => {
     for (const id of ids) redacted.push((await redact(t, id).expect(200)).body);
     for (const reader of readers) reader.close();
     // While the service still runs (WAL files live), and again once it has stopped.
-    for (const key of wrappedKeys) for (const file of filesBelow(t.dataDir)) expect(file.bytes.includes(key)).toBe(false);
+    for (const key of wrappedKeys) expect(holding(await storedBytes(t.dataDir), key)).toBe(false);
     await t.close();
 
-    const files = filesBelow(t.dataDir).map((f) => f.path);
-    expect(files.some((f) => f.endsWith(EVENTS_FILE))).toBe(true);
-    expect(plaintextHits(t.dataDir, Object.values(VALUES), [{ name: 'logs', text: t.logs.join('\n') }])).toEqual([]);
-    // Crypto-shredding: no copy of either data key is left, so the ciphertexts in the events are noise.
-    for (const key of wrappedKeys) for (const file of filesBelow(t.dataDir)) expect(file.bytes.includes(key)).toBe(false);
+    const stored = await storedBytes(t.dataDir);
+    // The scan read the stores that hold the events, not an empty place.
+    expect(Number((await queryStore<{ n: number | string }>(t.dataDir, 'events', 'SELECT COUNT(*) AS n FROM events'))[0].n)).toBeGreaterThan(5);
+    expect(await storedPlaintextHits(t.dataDir, Object.values(VALUES), [{ name: 'logs', text: t.logs.join('\n') }])).toEqual([]);
+    // Crypto-shredding: no copy of either data key is left, live or dead, so the ciphertexts in the events are noise.
+    for (const key of wrappedKeys) expect(holding(stored, key)).toBe(false);
 
     // The kept answers are purged with the accounts: no answer, no fingerprint of a request is left.
-    expect(idempotencyRecords(t.dataDir, ids)).toEqual([
+    expect(await idempotencyRecords(t.dataDir, ids)).toEqual([
       { answered: false, fingerprinted: false },
       { answered: false, fingerprinted: false },
       { answered: false, fingerprinted: false },
@@ -243,9 +244,8 @@ describe('Erasure proof', () => {
     }
 
     // The read model rebuilt from scratch agrees.
-    const state = new Database(join(t.dataDir, STATE_FILE));
-    state.exec('DELETE FROM accounts; DELETE FROM projection_checkpoints;');
-    state.close();
+    await queryStore(t.dataDir, 'state', 'DELETE FROM accounts');
+    await queryStore(t.dataDir, 'state', 'DELETE FROM projection_checkpoints');
     const rebuilt = await startApp({ dataDir: t.dataDir, key: t.key });
     try {
       for (const [i, id] of ids.entries()) expect((await rebuilt.get(id).expect(200)).body).toEqual(redacted[i]);
@@ -257,24 +257,22 @@ describe('Erasure proof', () => {
 });
 
 /** The idempotency records about these accounts: whether each still holds an answer, and its request's fingerprint. */
-function idempotencyRecords(dataDir: string, ids: string[]): { answered: boolean; fingerprinted: boolean }[] {
-  const db = new Database(join(dataDir, STATE_FILE), { readonly: true });
-  try {
-    const rows = db.prepare(`SELECT body, fingerprint FROM idempotency_records WHERE subject IN (${ids.map(() => '?').join(', ')}) ORDER BY created_at`).all(...ids) as {
-      body: string | null;
-      fingerprint: string | null;
-    }[];
-    return rows.map((row) => ({ answered: row.body !== null, fingerprinted: row.fingerprint !== null }));
-  } finally {
-    db.close();
-  }
+async function idempotencyRecords(dataDir: string, ids: string[]): Promise<{ answered: boolean; fingerprinted: boolean }[]> {
+  const rows = await queryStore<{ body: string | null; fingerprint: string | null }>(
+    dataDir,
+    'state',
+    `SELECT body, fingerprint FROM idempotency_records WHERE subject IN (${ids.map(() => '?').join(', ')}) ORDER BY created_at`,
+    ids,
+  );
+  return rows.map((row) => ({ answered: row.body !== null, fingerprinted: row.fingerprint !== null }));
 }
 
-function readWrappedKeys(dataDir: string, ids: string[]): Buffer[] {
-  const db = new Database(join(dataDir, KEYS_FILE), { readonly: true });
+/** The data keys of these accounts, wrapped under the master key, as stored. */
+async function readWrappedKeys(dataDir: string, ids: string[]): Promise<Buffer[]> {
+  const services = await openServices(dataDir, { access: 'read-only' });
   try {
-    return ids.map((id) => (db.prepare('SELECT wrapped_key FROM data_keys WHERE account_id = ?').get(id) as { wrapped_key: Buffer }).wrapped_key);
+    return await Promise.all(ids.map(async (id) => (await services.dataKeys.get(id))!));
   } finally {
-    db.close();
+    await services.close();
   }
 }

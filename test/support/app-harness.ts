@@ -8,6 +8,7 @@ import type { CreateAppOptions } from '../../src/app';
 import { generateApiKey } from '../../src/auth/api-key';
 import { loadConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/kernel/clock';
+import { storesUnlessNamed } from './test-storage';
 
 export const ACCOUNTS = '/v1/identity/accounts';
 
@@ -37,7 +38,7 @@ export async function startApp(
   const key = options.key ?? generateApiKey('staging');
   const logs: string[] = [];
   // No rate limit unless a test sets one: suites send many requests with one key (the limits test sets its own).
-  const config = loadConfig({ DATA_DIR: dataDir, ACCOUNTS_BOOTSTRAP_KEY: key, RATE_LIMIT_PER_MINUTE: '0', ...options.env });
+  const config = loadConfig({ DATA_DIR: dataDir, ...storesUnlessNamed(dataDir, options.env), ACCOUNTS_BOOTSTRAP_KEY: key, RATE_LIMIT_PER_MINUTE: '0', ...options.env });
   const app = await createApp(config, { clock: options.clock, servicesOptions: options.services, log: (line) => logs.push(line) });
   const http = () => request(app.getHttpServer());
   return {

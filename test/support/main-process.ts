@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { storesUnlessNamed } from './test-storage';
 
 // The service as an operator starts it (`src/main.ts`, in a process of its own), for start-up tests.
 
@@ -19,11 +20,11 @@ export interface MainProcess {
 
 const running = new Set<ChildProcess>();
 
-/** Only the variables given (and PATH) reach it: nothing from the environment of the test run. */
+/** Only the variables given (with PATH, and DATA_DIR's stores) reach it: nothing from the environment of the test run. */
 export function spawnMain(env: Record<string, string>): MainProcess {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_REQUESTS: 'false', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_REQUESTS: 'false', ...(env.DATA_DIR && storesUnlessNamed(env.DATA_DIR, env)), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { storesUnlessNamed } from './test-storage';
 
 // The real service in a process of its own, so a test can stop it, or kill -9 it, like an operator.
 
@@ -47,7 +48,7 @@ export async function startService(dataDir: string, key: string, command: Servic
   const child = spawn(process.execPath, command, {
     cwd: ROOT,
     // No rate limit: these services are loaded by many concurrent clients with one key.
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', ACCOUNTS_BOOTSTRAP_KEY: key, LOG_REQUESTS: 'false', NODE_ENV: 'test', RATE_LIMIT_PER_MINUTE: '0', ...env },
+    env: { ...process.env, DATA_DIR: dataDir, ...storesUnlessNamed(dataDir, env), PORT: '0', ACCOUNTS_BOOTSTRAP_KEY: key, LOG_REQUESTS: 'false', NODE_ENV: 'test', RATE_LIMIT_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

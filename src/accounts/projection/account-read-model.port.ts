@@ -75,6 +75,7 @@ export abstract class AccountReadModel {
   /** The global position of the last event applied (START before the first). */
   abstract checkpoint(): Promise<Position>;
   abstract get(tenant: Tenant, id: string): Promise<AccountRow | null>;
+  /** The rows of those ids that exist, in no particular order. */
   abstract getMany(ids: string[]): Promise<AccountRow[]>;
   /** One page of the tenant's accounts and its neighbours, read from one snapshot; indexed, so its cost does not grow with the tenant. */
   abstract list(tenant: Tenant, filter: AccountFilter, request: ListRequest): Promise<ListPage>;

@@ -22,8 +22,16 @@ export function createPostgresPool(connectionString: string, options: PostgresPo
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (error) => options.onIdleConnectionError?.(error));
+  // A connection checked out of the pool has no pool listener. One that breaks between two of its
+  // queries (inside a transaction, say: a server restart, pg_terminate_backend) would end the process
+  // with an unhandled 'error'; with this listener its next query fails instead, and the caller's
+  // release(error) discards it.
+  pool.on('connect', (client) => client.on('error', ignoreBrokenConnection));
   return pool;
 }
+
+/** Its pending or next query reports the error; the pool's listener logs an idle connection's. */
+const ignoreBrokenConnection = () => undefined;
 
 /** The connection string fit for messages and logs: the password, if any, replaced by ***. */
 export function describeDatabaseUrl(connectionString: string): string {
