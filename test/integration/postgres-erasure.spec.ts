@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { WrappedDataKey } from '../../src/crypto/data-key-store.port';
 import { dataKeyWrappingKey, tryUnwrapDataKey } from '../../src/crypto/data-key-wrapping';
 import { verifyMasterKey } from '../../src/crypto/master-key';
@@ -179,6 +179,24 @@ describePostgres('Erasure on PostgreSQL', (database) => {
       patient.stopRetrying();
       await backup.query('ROLLBACK').catch(() => undefined);
       backup.release();
+    }
+  });
+
+  it('is not held back by a long transaction in another database of the same server, which cannot read the key', async () => {
+    const { ids, keys } = await accounts(30);
+    const victim = ids.at(-1)!;
+    const elsewhere = new Client({ connectionString: database.url.replace(/\/[^/]*$/, '/postgres') });
+    await elsewhere.connect();
+    try {
+      // Another application's report on the same server: a snapshot older than the destroy.
+      await elsewhere.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await elsewhere.query('SELECT count(*) FROM pg_class');
+      await store.destroy(victim);
+      expect(await store.finishErasures()).toBe(0);
+      expect(holding(await dataKeyPages(), keys.get(victim)!)).toBe(false);
+    } finally {
+      await elsewhere.query('ROLLBACK').catch(() => undefined);
+      await elsewhere.end();
     }
   });
 

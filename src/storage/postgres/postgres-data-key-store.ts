@@ -91,13 +91,16 @@ export class PostgresDataKeyStore extends DataKeyStore {
    * pending; while any are, it tries again every `retryIntervalMs` in the background.
    */
   async finishErasures(): Promise<number> {
-    // Settled: no snapshot or transaction in the cluster (nor a replication slot, nor a prepared
-    // transaction) is as old as the deleting transaction, so a rewrite starting now cannot keep the
-    // row. age() counts back from the current transaction id, so a larger age is older.
+    // Settled: no snapshot or transaction that can read this database (a session in it, or one tied
+    // to no database, such as a WAL sender; a replication slot; a prepared transaction) is as old as
+    // the deleting transaction, so a rewrite starting now cannot keep the row. Sessions in the
+    // cluster's other databases are left out, as the server leaves them out of this table's
+    // visibility horizon. age() counts back from the current transaction id, so a larger age is older.
     const { rows } = await this.pool.query<{ id: string; partition: string; settled: boolean }>(`
-      WITH holders AS (
-        SELECT backend_xmin AS xid FROM pg_stat_activity WHERE backend_xmin IS NOT NULL
-        UNION ALL SELECT backend_xid FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+      WITH sessions AS (SELECT backend_xmin, backend_xid FROM pg_stat_activity WHERE datid IS NULL OR datname = current_database()),
+      holders AS (
+        SELECT backend_xmin AS xid FROM sessions WHERE backend_xmin IS NOT NULL
+        UNION ALL SELECT backend_xid FROM sessions WHERE backend_xid IS NOT NULL
         UNION ALL SELECT xmin FROM pg_replication_slots WHERE xmin IS NOT NULL
         UNION ALL SELECT transaction FROM pg_prepared_xacts
       )
