@@ -30,7 +30,7 @@ export function openSqliteApiKeyStore(dataDir: string, access: StoreAccess): Sql
 
 /** No WAL: a destroyed data key must leave no old page image behind, whoever is reading. */
 export function openSqliteDataKeyStore(dataDir: string, access: StoreAccess): SqliteDataKeyStore {
-  return new SqliteDataKeyStore(openSqlite(join(dataDir, KEYS_FILE), { durable: true, journal: 'rollback', access }));
+  return new SqliteDataKeyStore(join(dataDir, KEYS_FILE), { access });
 }
 
 /** Beside the API keys: like them, idempotency records cannot be rebuilt from events. */
