@@ -67,7 +67,7 @@ export interface BackendResult {
 export interface Results {
   date: string;
   quick: boolean;
-  machine: { cpus: number; model: string; memoryGb: number; node: string; os: string };
+  machine: { cpus: number; model: string; memoryGb: number; node: string; os: string; /** 1-minute load average at the start and the end of the run. */ loadAverage: { start: number; end: number } };
   plan: Plan & { connections: number };
   backends: BackendResult[];
   skipped: { backend: string; reason: string }[];

@@ -14,7 +14,7 @@ export function markdownTables(results: Results): string {
   const { machine } = results;
   const heading =
     `${results.quick ? 'Quick run (`--quick`: short loads, indicative only)' : 'Full run'}, ${results.date.slice(0, 10)}: ` +
-    `${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.os}. ` +
+    `${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.os}, load average ${machine.loadAverage.start.toFixed(1)} at the start, ${machine.loadAverage.end.toFixed(1)} at the end. ` +
     `${results.plan.connections} connections; ${results.plan.rounds} round${results.plan.rounds === 1 ? '' : 's'} of ${results.plan.serviceSeconds} s per load (median), ` +
     `each run between two runs of the bare NestJS route (${results.plan.bareSeconds} s each).`;
 

@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   AccountPool,
@@ -58,6 +58,8 @@ async function main() {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     os: `${process.platform} ${release()}`,
+    // The machine may be shared: other work during the run shows here (ratios are measured within the run).
+    loadAverage: { start: loadavg()[0], end: NaN },
   };
   log(`machine: ${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.os}`);
   log(
@@ -98,6 +100,7 @@ async function main() {
     await bare.stop();
   }
 
+  results.machine.loadAverage.end = loadavg()[0];
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
   log(`\n${markdownTables(results)}`);
   log(`\nwritten to ${options.out} in ${elapsed()}`);
@@ -160,7 +163,7 @@ async function benchBackend(
         await settle(service.url);
         return figures;
       };
-      const runBare = (kind: 'GET' | 'POST', seconds: number) => load({ url: bare.url, headers: bareHeaders, duration: seconds, ...bareSpec(kind, pool) });
+      const runBare = (kind: 'GET' | 'POST', seconds: number) => load({ url: bare.url, headers: bareHeaders, duration: seconds, ...bareSpec(kind) });
 
       say(`warming up (${plan.warmupSeconds} s per load)`);
       for (const kind of ['POST', 'GET'] as const) await runBare(kind, plan.warmupSeconds);
