@@ -48,8 +48,10 @@ async function main() {
     .option('--quick', 'short loads (a few seconds each), one round, rebuild at 10,000 events: under 2 minutes')
     .option('--no-postgres', 'the embedded default only')
     .option('--out <file>', 'where the results go', join(ROOT, 'bench', 'results.json'))
+    .option('--print <file>', 'measure nothing: print the tables of a results file written earlier')
     .parse()
-    .opts<{ quick?: boolean; postgres: boolean; out: string }>();
+    .opts<{ quick?: boolean; postgres: boolean; out: string; print?: string }>();
+  if (options.print) return log(markdownTables(JSON.parse(readFileSync(options.print, 'utf8')) as Results));
   const plan = options.quick ? QUICK : FULL;
   ensureBuilt();
   const machine = {
