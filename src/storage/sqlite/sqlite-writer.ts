@@ -24,6 +24,8 @@ export class SqliteWriter {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private nextId = 1;
+  /** Calls made since the last message to the thread: sent together, one message per turn of the event loop. */
+  private outbox: WriterCall[] = [];
   private failure: Error | null = null;
   private readonly exited: Promise<void>;
 
@@ -34,7 +36,10 @@ export class SqliteWriter {
     this.worker = workerOf(setup);
     // Only calls in flight keep the process alive: an idle writer must not hold a CLI or a test open.
     this.worker.unref();
-    this.worker.on('message', (reply: WriterReply) => this.settle(reply));
+    // One message per batch, holding its replies.
+    this.worker.on('message', (replies: WriterReply[]) => {
+      for (const reply of replies) this.settle(reply);
+    });
     this.worker.on('error', (error) => this.fail(error));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     void this.exited.then(() => this.fail(new Error(`The writer thread of ${setup.file} has stopped`)));
@@ -46,14 +51,23 @@ export class SqliteWriter {
     if (this.pending.size === 0) this.worker.ref();
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.worker.postMessage({ id, op, args } satisfies WriterCall);
+      // setImmediate: after the I/O callbacks of this turn, so every request it served adds its calls to the same message.
+      if (this.outbox.push({ id, op, args }) === 1) setImmediate(this.send);
     });
   }
+
+  private readonly send = () => {
+    if (this.outbox.length === 0 || this.failure) return;
+    const calls = this.outbox;
+    this.outbox = [];
+    this.worker.postMessage(calls);
+  };
 
   /** Finishes the calls already made, closes the file and ends the thread. */
   async close(): Promise<void> {
     if (!this.failure) {
       this.worker.ref();
+      this.send();
       this.worker.postMessage({ close: true });
     }
     await this.exited;
@@ -70,6 +84,7 @@ export class SqliteWriter {
 
   private fail(error: Error) {
     this.failure ??= error;
+    this.outbox = [];
     for (const call of this.pending.values()) call.reject(error);
     this.pending.clear();
   }

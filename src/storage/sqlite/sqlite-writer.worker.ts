@@ -43,15 +43,15 @@ function serve(setup: WriterSetup) {
     scheduled = false;
     const batch = queue;
     queue = [];
-    if (batch.length > 0) for (const reply of runBatch(db, operations, batch)) port.postMessage(reply);
+    if (batch.length > 0) port.postMessage(runBatch(db, operations, batch));
     if (closing && queue.length === 0) {
       db.close();
       port.close();
     }
   };
-  port.on('message', (message: WriterCall | { close: true }) => {
+  port.on('message', (message: WriterCall[] | { close: true }) => {
     if ('close' in message) closing = true;
-    else queue.push(message);
+    else queue.push(...message);
     // Everything that arrives before the thread gets round to it joins the same batch.
     if (!scheduled) {
       scheduled = true;
