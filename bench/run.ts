@@ -274,7 +274,8 @@ async function checkRoutes(serviceUrl: string, bareUrl: string, headers: Record<
  */
 async function topUp(pool: AccountPool, url: string, headers: Record<string, string>, wanted: number) {
   if (pool.accounts.length >= wanted) return;
-  await load({ url, headers, amount: wanted - pool.accounts.length, ...SCENARIOS[0].spec(pool) });
+  // autocannon refuses fewer requests than connections: a few accounts more do no harm.
+  await load({ url, headers, amount: Math.max(wanted - pool.accounts.length, CONNECTIONS), ...SCENARIOS[0].spec(pool) });
   await settle(url);
 }
 
