@@ -1,4 +1,5 @@
-// How a lookup by external_id and a page of a filtered list cost at 1,000 and at 1,000,000 accounts.
+// How a lookup by external_id and a page of a filtered list cost at 1,000 and at 1,000,000 accounts
+// (npx ts-node --transpile-only bench/list-and-lookup.ts; `npm run bench` is the service-level benchmark).
 // Seeds the SQLite read model directly (one transaction, no events), then times the adapter's own
 // queries, the ones GET /accounts runs. The ratios are what matters: both sizes run in one process,
 // on one machine, warm.

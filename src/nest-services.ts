@@ -12,6 +12,8 @@ export function fromServices<T>(token: InjectionToken, pick: (services: Services
   return { provide: token, useFactory: pick, inject: [SERVICES] };
 }
 
+const FINAL_CATCH_UP_MS = 5000;
+
 /** After beforeApplicationShutdown, where requests drain and the projection stops: nothing uses the stores any more. */
 export class ServicesLifecycle implements OnApplicationShutdown {
   constructor(
@@ -19,6 +21,10 @@ export class ServicesLifecycle implements OnApplicationShutdown {
     @Inject(AppLogger) private readonly logger: AppLogger,
   ) {}
   async onApplicationShutdown() {
+    // Writes are answered before the read model has them: once they have drained, the projection
+    // applies what they wrote (here, or in the instance holding its lease), so that a clean stop
+    // leaves the read model at the store's head. Bounded: a read model that cannot commit does not hold the stop up.
+    if (this.services.access === 'read-write') await this.services.projection.waitForHead(FINAL_CATCH_UP_MS).catch(() => undefined);
     const checkpoint = await this.services.readModel.checkpoint().catch(() => null);
     await this.services.close();
     this.logger.info({ checkpoint }, 'stopped: the projection at its checkpoint, the stores closed');

@@ -6,8 +6,19 @@ import { ApiKeyStore } from './api-key-store.port';
 
 export const BOOTSTRAP_ORGANIZATION = 'default';
 
+/** Past this many cached keys the cache starts over: a bound on memory, whatever callers send. */
+const MAX_CACHED_KEYS = 10_000;
+
 /** Issuing, checking and revoking API keys. Used by the HTTP guard and the CLI alike. */
 export class ApiKeys {
+  /**
+   * Records found by hash, valid for as long as the store's generation stays the same: a key added or
+   * revoked anywhere (the CLI in another process, another instance) changes it, and the next request
+   * sees the change. Unknown hashes are not cached, so made-up keys cannot fill it.
+   */
+  private readonly cache = new Map<string, ApiKeyRecord>();
+  private cachedGeneration: number | undefined;
+
   constructor(
     private readonly store: ApiKeyStore,
     private readonly ids: IdFactory,
@@ -24,7 +35,20 @@ export class ApiKeys {
 
   async authenticate(key: string | undefined): Promise<ApiKeyRecord | null> {
     if (!key || !parseApiKey(key)) return null;
-    const record = await this.store.findByHash(hashApiKey(key));
+    const hash = hashApiKey(key);
+    const generation = await this.store.generation();
+    if (generation !== this.cachedGeneration) {
+      this.cache.clear();
+      this.cachedGeneration = generation;
+    }
+    let record = this.cache.get(hash) ?? null;
+    if (!record) {
+      record = await this.store.findByHash(hash);
+      if (record && generation === this.cachedGeneration) {
+        if (this.cache.size >= MAX_CACHED_KEYS) this.cache.clear();
+        this.cache.set(hash, record);
+      }
+    }
     return record && !record.revoked_at ? record : null;
   }
 

@@ -57,10 +57,10 @@ export class PersonalDataCipher {
     if (this.shredded.has(accountId)) return null;
     const cached = this.cache.get(accountId);
     if (cached && !options.confirm) return cached;
-    let wrapped = await this.keys.get(accountId);
-    if (!wrapped && options.create) {
-      wrapped = await this.keys.putIfAbsent(accountId, wrapDataKey(this.wrappingKey, accountId, randomBytes(32)));
-    }
+    // putIfAbsent answers the key already stored, if any: one call to the store either way.
+    const wrapped = options.create
+      ? await this.keys.putIfAbsent(accountId, wrapDataKey(this.wrappingKey, accountId, randomBytes(32)))
+      : await this.keys.get(accountId);
     // Shredded meanwhile, here (the set) or elsewhere (the store): forget it.
     if (!wrapped || this.shredded.has(accountId)) {
       this.cache.delete(accountId);

@@ -16,7 +16,7 @@ export class JsonApiExceptionFilter implements ExceptionFilter {
     if (error.status >= 500) {
       // The name and stack say where; the message could echo input, so it stays out of the log.
       const e = exception instanceof Error ? exception : new Error('non-error thrown');
-      // The request's own logger (pino-http's), so the line carries its request_id even when a middleware failed.
+      // The request's own logger (request.log, src/logging/request-logging.ts), so the line carries its request_id even when a middleware failed.
       const log = http.getRequest<{ log?: pino.Logger }>().log ?? this.logger.root;
       log.error({ error: e.name, stack: e.stack?.split('\n').slice(1, 8).join('\n') }, 'unhandled error');
     }

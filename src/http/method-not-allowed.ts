@@ -17,6 +17,8 @@ export interface RouterLayers {
  */
 export function methodNotAllowed(router: () => RouterLayers): RequestHandler {
   return (request, _response, next) => {
+    // Most requests are for a route that answers their method: the first such route that matches settles it.
+    if (answersMethod(router(), request.method, request.path)) return next();
     const known = routesOf(router(), request.path);
     if (known.length === 0) return next();
     const allowed = new Set(known.flatMap((route) => route.methods));
@@ -42,6 +44,13 @@ function routesOf(router: RouterLayers, path: string): { path: string; methods: 
     if (!layer.route || !matches(layer, path)) return [];
     return [{ path: layer.route.path, methods: layer.route.stack.map((handler) => handler.method?.toUpperCase() ?? ANY) }];
   });
+}
+
+function answersMethod(router: RouterLayers, method: string, path: string): boolean {
+  const wanted = method === 'HEAD' ? 'get' : method.toLowerCase();
+  return router.stack.some(
+    (layer) => layer.route?.stack.some((handler) => handler.method === undefined || handler.method === wanted) && matches(layer, path),
+  );
 }
 
 /** A path that is not valid percent-encoding makes the router throw: no route of ours, then; Nest answers it. */

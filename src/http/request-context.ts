@@ -5,7 +5,7 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives a request its id (the client's X-Request-Id when sane, else a new one) and correlation id,
- * and echoes the id in X-Request-Id. pino-http calls it once per request (its genReqId), so the
+ * and echoes the id in X-Request-Id. The request logging calls it once per request, so the
  * id in the request's log lines is the one the client sees and the events record.
  */
 export function assignRequestIds(ids: IdFactory) {

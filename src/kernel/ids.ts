@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 /** The one place identifiers are made, so their formats are stated once. */
@@ -10,7 +10,23 @@ export abstract class IdFactory {
   abstract apiKeyId(): string;
 }
 
-const ulid = monotonicFactory();
+/**
+ * ulid's own source of randomness asks the system for one byte per character (16 calls per id);
+ * this one hands out the bytes of one system call per 4 KiB, the same bytes divided the same way.
+ */
+function pooledRandom(): () => number {
+  let pool = randomBytes(4096);
+  let next = 0;
+  return () => {
+    if (next === pool.length) {
+      pool = randomBytes(4096);
+      next = 0;
+    }
+    return pool[next++] / 256;
+  };
+}
+
+const ulid = monotonicFactory(pooledRandom());
 
 export class RandomIdFactory extends IdFactory {
   accountId(): string {

@@ -2,15 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { Store, storage } from 'nestjs-pino/storage';
 import pino from 'pino';
-import { pinoHttp } from 'pino-http';
 
 /**
  * One line per request, written when its answer is finished: request id, method, route pattern,
- * status and duration, and nothing else. The request itself is never serialized (quietReqLogger),
- * so no header, path, query or body can reach a log; the lines the app writes while serving it go
- * through the request's logger and carry its request_id: it is bound for the whole request, as
- * nestjs-pino's LoggerModule would bind it (whose middleware Nest would mount as a catch-all route,
- * which the 405 check would take for a route of every path).
+ * status and duration, and nothing else; no header, path, query or body can reach it. The lines the
+ * app writes while serving a request go through the request's logger and carry its request_id: it
+ * is bound for the whole request, as nestjs-pino's LoggerModule would bind it (whose middleware Nest
+ * would mount as a catch-all route, which the 405 check would take for a route of every path).
+ *
+ * Not pino-http: it makes two child loggers per request (one serializing the request), whether or
+ * not anything is logged. Here the request's logger is made when a line is first written with it.
  */
 export function requestLogging(options: {
   logger: pino.Logger;
@@ -20,26 +21,28 @@ export function requestLogging(options: {
   /** false: only the request's logger, no line per request (LOG_REQUESTS=false). */
   logEachRequest: boolean;
 }): RequestHandler {
-  const line = (request: IncomingMessage, response: ServerResponse, value: { duration_ms: number }) => ({
-    method: request.method,
-    route: options.routeOf(request as Request),
-    status: response.statusCode,
-    duration_ms: value.duration_ms,
-  });
-  const logging = pinoHttp({
-    logger: options.logger,
-    genReqId: options.requestId,
-    quietReqLogger: true,
-    quietResLogger: true,
-    customAttributeKeys: { reqId: 'request_id', responseTime: 'duration_ms' },
-    // Only what is listed above: pino-http's own objects would carry the path and the headers.
-    serializers: { req: (request: IncomingMessage) => ({ method: request.method }), res: () => ({}), err: (error: Error) => ({ type: error.name }) },
-    customSuccessObject: line,
-    customErrorObject: (request, response, _error, value: { duration_ms: number }) => line(request, response, value),
-    customSuccessMessage: () => 'request',
-    customErrorMessage: () => 'request',
-    customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : 'info'),
-    autoLogging: options.logEachRequest,
-  });
-  return (request, response, next) => logging(request, response, () => storage.run(new Store(request.log), next));
+  return (request, response, next) => {
+    const started = Date.now();
+    const requestId = options.requestId(request, response);
+    let logger: pino.Logger | undefined;
+    const requestLogger = () => (logger ??= options.logger.child({ request_id: requestId }));
+    const store = new Store(options.logger);
+    Object.defineProperty(store, 'logger', { get: requestLogger, enumerable: true });
+    // request.log as pino-http would set it: the exception filter logs with it, outside the store.
+    Object.defineProperty(request, 'log', { get: requestLogger, configurable: true });
+
+    if (options.logEachRequest) {
+      // 'close' alone for an answer cut short; the line is written once either way.
+      const finished = () => {
+        response.off('finish', finished);
+        response.off('close', finished);
+        const line = { method: request.method, route: options.routeOf(request), status: response.statusCode, duration_ms: Date.now() - started };
+        if (response.statusCode >= 500) requestLogger().error(line, 'request');
+        else requestLogger().info(line, 'request');
+      };
+      response.on('finish', finished);
+      response.on('close', finished);
+    }
+    storage.run(store, next);
+  };
 }

@@ -73,6 +73,24 @@ export function apiKeyStoreContract(name: string, makeFixture: () => Promise<Api
       expect(await store.revoke('key_unknown', '2026-02-01T00:00:00Z')).toBe(false);
     });
 
+    it('moves its generation on every key added or revoked, as every instance sees it, and only then', async () => {
+      const other = await fixture.open();
+      const key = record(1);
+      const seen = [await other.generation()];
+      await store.insert(key);
+      seen.push(await other.generation());
+      await store.findByHash(key.hash);
+      await store.list();
+      await store.revoke('key_unknown', '2026-02-01T00:00:00Z');
+      expect(await other.generation()).toBe(seen[1]);
+      await store.revoke(key.id, '2026-02-01T00:00:00Z');
+      seen.push(await other.generation());
+      await store.revoke(key.id, '2026-03-01T00:00:00Z');
+      expect(await other.generation()).toBe(seen[2]);
+      expect(new Set(seen).size).toBe(3);
+      expect(await store.generation()).toBe(seen[2]);
+    });
+
     it('keeps its keys for the next instance', async () => {
       const key = record(1);
       await store.insert(key);

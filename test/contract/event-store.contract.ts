@@ -126,6 +126,82 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
       });
     });
 
+    // Appends made in the same moment: a store may commit them together (SQLite, PostgreSQL: group
+    // commit), but each is decided on its own and each caller gets its own answer.
+    describe('appends arriving together', () => {
+      /** What each caller can check of its own result: it names the last of its own events, as read back. */
+      async function expectOwnResult(s: string, appended: { id: string }[], result: { nextExpectedRevision: bigint; position: Position }) {
+        const read = await store.readStream(s);
+        expect(read.map((e) => e.id)).toEqual(appended.map((e) => e.id));
+        expect(result).toEqual({ nextExpectedRevision: BigInt(appended.length - 1), position: read.at(-1)!.position });
+      }
+
+      it('to one stream at one expected revision: exactly one wins, every other gets WrongExpectedRevision naming the winner\'s revision', async () => {
+        for (const expected of [NO_STREAM, 0n] as const) {
+          const s = stream();
+          const first = [event('first')];
+          if (expected === 0n) await store.appendToStream(s, first, NO_STREAM);
+          const attempts = Array.from({ length: 25 }, (_, i) => [event(`w${i}`), event(`w${i}-more`)]);
+          const results = await Promise.allSettled(attempts.map((events) => store.appendToStream(s, events, expected)));
+          const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ events: attempts[i], result: r.value }] : []));
+          expect(won).toHaveLength(1);
+          const winnerHead = expected === NO_STREAM ? 1n : 2n;
+          for (const r of results) {
+            if (r.status === 'rejected') expect(r.reason).toEqual(expect.objectContaining({ name: 'WrongExpectedRevision', stream: s, expected, actual: winnerHead }));
+            if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(WrongExpectedRevision);
+          }
+          const read = await store.readStream(s);
+          expect(read.map((e) => e.id)).toEqual([...(expected === 0n ? first : []), ...won[0].events].map((e) => e.id));
+          expect(won[0].result).toEqual({ nextExpectedRevision: winnerHead, position: read.at(-1)!.position });
+        }
+      });
+
+      it('to different streams: all land, each caller told its own stream\'s revision and position', async () => {
+        const before = await store.headPosition();
+        const streams = Array.from({ length: 30 }, () => stream());
+        const appended = streams.map((_, i) => Array.from({ length: 1 + (i % 3) }, (_, n) => event(`e${i}.${n}`)));
+        const results = await Promise.all(streams.map((s, i) => store.appendToStream(s, appended[i], NO_STREAM)));
+        for (const [i, s] of streams.entries()) await expectOwnResult(s, appended[i], results[i]);
+        expect(new Set(results.map((r) => r.position)).size).toBe(streams.length);
+        // Each event once in the global log, after where it stood before.
+        const ids = new Set<string>(appended.flat().map((e) => e.id));
+        const logged = (await store.readAll(before, 10_000)).filter((e) => ids.has(e.id));
+        expect(logged.map((e) => e.id).sort()).toEqual([...ids].sort());
+      });
+
+      it('with some that fail among them: the others land, and no caller gets another\'s result or error', async () => {
+        const existing = Array.from({ length: 5 }, () => stream());
+        for (const s of existing) await store.appendToStream(s, [event('a'), event('b')], NO_STREAM);
+        const fresh = Array.from({ length: 20 }, () => stream());
+        const freshEvents = fresh.map((_, i) => [event(`f${i}`), event(`f${i}-more`)]);
+        // Interleaved: stale ones (expecting 0n of streams at 1n) between fresh ones, all sent at once.
+        type Call = { stale: boolean; s: string; events: ReturnType<typeof event>[]; append: Promise<{ nextExpectedRevision: bigint; position: Position }> };
+        const calls: Call[] = [];
+        for (const [i, s] of fresh.entries()) {
+          calls.push({ stale: false, s, events: freshEvents[i], append: store.appendToStream(s, freshEvents[i], NO_STREAM) });
+          if (i % 4 === 1) {
+            const late = [event('late')];
+            const staleStream = existing[(i - 1) / 4];
+            calls.push({ stale: true, s: staleStream, events: late, append: store.appendToStream(staleStream, late, 0n) });
+          }
+        }
+        const results = await Promise.allSettled(calls.map((c) => c.append));
+        for (const [i, call] of calls.entries()) {
+          const result = results[i];
+          if (call.stale) {
+            expect(result.status).toBe('rejected');
+            const error = (result as PromiseRejectedResult).reason;
+            expect(error).toBeInstanceOf(WrongExpectedRevision);
+            expect(error).toMatchObject({ stream: call.s, expected: 0n, actual: 1n });
+          } else {
+            expect(result.status).toBe('fulfilled');
+            await expectOwnResult(call.s, call.events, (result as PromiseFulfilledResult<Awaited<Call['append']>>).value);
+          }
+        }
+        for (const s of existing) expect((await store.readStream(s)).map((e) => e.type)).toEqual(['a', 'b']);
+      });
+    });
+
     describe('the global log', () => {
       it('reads the global log in order from a position, in pages', async () => {
         const before = await store.headPosition();

@@ -45,10 +45,14 @@ describePostgres('PostgreSQL account read model', (database) => {
       await Promise.all(pools.splice(0).map((pool) => pool.end()));
     });
 
-    /** The backend (pid) of the session holding the lease, as the server sees it. */
+    /** The backend (pid) of the session holding the lease, as the server sees it (advisory locks of other databases on the server left out). */
     const holderPids = async () =>
-      (await admin.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND granted", [LOCK_CLASS, LOCKS.accountsProjection]))
-        .rows.map((r) => r.pid);
+      (
+        await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+          [LOCK_CLASS, LOCKS.accountsProjection],
+        )
+      ).rows.map((r) => r.pid);
 
     it('is lost with its session: the holder can no longer commit, and the next instance takes it within seconds', async () => {
       const [first, second] = [await instance(), await instance()];

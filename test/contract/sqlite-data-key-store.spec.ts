@@ -1,23 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { deriveAuditKey, loadDeploymentKeys } from '../../src/crypto/deployment-keys';
-import { openSqlite, SqliteDatabase } from '../../src/storage/sqlite/sqlite-database';
+import { openSqlite } from '../../src/storage/sqlite/sqlite-database';
 import { SqliteDataKeyStore } from '../../src/storage/sqlite/sqlite-data-key-store';
 import { removeDir, tempDataDir } from '../support/app-harness';
 import { dataKeyStoreContract } from './data-key-store.contract';
 
 dataKeyStoreContract('SQLite', async () => {
   const dir = tempDataDir();
-  const opened: SqliteDatabase[] = [];
+  const opened: SqliteDataKeyStore[] = [];
   return {
     open: async () => {
       // As SqliteStorage opens keys.sqlite.
-      const db = openSqlite(join(dir, 'keys.sqlite'), { durable: true, journal: 'rollback' });
-      opened.push(db);
-      return new SqliteDataKeyStore(db);
+      const store = new SqliteDataKeyStore(join(dir, 'keys.sqlite'));
+      opened.push(store);
+      return store;
     },
     dispose: async () => {
-      for (const db of opened) db.close();
+      for (const store of opened) await store.close();
       removeDir(dir);
     },
   };
@@ -33,13 +33,12 @@ describe('SQLite data-key store: a keys.sqlite written before deployment keys we
         CREATE TABLE data_keys (account_id TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL);
         CREATE TABLE master_key_check (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);`);
       old.close();
-      const db = openSqlite(file, { durable: true, journal: 'rollback', access: 'read-only' });
-      const store = new SqliteDataKeyStore(db);
+      const store = new SqliteDataKeyStore(file, { access: 'read-only' });
       expect(await store.deploymentKey('audit-seal')).toBeNull();
       const master = randomBytes(32);
       expect((await loadDeploymentKeys(master, store, { store: false })).auditSeal).toEqual(deriveAuditKey(master));
       await expect(store.keepDeploymentKey('audit-seal', randomBytes(60))).rejects.toThrow(/read-only/);
-      db.close();
+      await store.close();
     } finally {
       removeDir(dir);
     }

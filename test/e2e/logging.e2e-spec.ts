@@ -1,6 +1,6 @@
 import { ACCOUNTS, removeDir, startApp, TestApp } from '../support/app-harness';
 
-// Logs (nestjs-pino, pino-http): one JSON line per request with its id, route pattern, status and
+// Logs (pino, nestjs-pino): one JSON line per request with its id, route pattern, status and
 // duration, at the level LOG_LEVEL asks; never a key, a header or a value a client sent, even at
 // debug, because no line is ever given a body or the request itself.
 

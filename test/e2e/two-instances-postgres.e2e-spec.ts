@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as PgClient } from 'pg';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/accounts/application/account-repository';
 import { generateApiKey } from '../../src/auth/api-key';
+import { runCli } from '../../src/cli';
 import { ACCOUNTS, removeDir, tempDataDir } from '../support/app-harness';
 import { freshFolds } from '../support/fresh-folds';
 import { describePostgres } from '../support/postgres';
@@ -107,6 +108,27 @@ describePostgres('Two service processes on one PostgreSQL (EVENT_STORE=postgres,
         expect(answer.body.errors[0]).toMatchObject({ code: 'external_id_taken', meta: { account_id: holder } });
       }
       for (const service of instances) expect(await lookup(service, externalId)).toEqual([holder]);
+    }
+  });
+
+  it('refuses on both instances, at the next request, a key they had been accepting once the CLI revokes it', async () => {
+    const cli = async (...args: string[]) => {
+      const lines: string[] = [];
+      const code = await runCli(args, { ...env(), DATA_DIR: dataDir }, { out: (line) => lines.push(line), err: () => undefined });
+      return { code, out: lines.join('\n') };
+    };
+    const made = await cli('keys', 'create', '--org', 'default', '--env', 'staging', '--scopes', 'accounts:read');
+    expect(made.code).toBe(0);
+    const other = /sk_staging_[A-Za-z0-9]{32,}/.exec(made.out)![0];
+    const id = /key_[0-9A-Z]{26}/.exec(made.out)![0];
+    const listAs = (service: ServiceProcess) => send(service.url, 'GET', ACCOUNTS, other);
+    for (let round = 0; round < 3; round++) for (const service of instances) expect((await listAs(service)).status).toBe(200);
+
+    expect(await cli('keys', 'revoke', id)).toEqual({ code: 0, out: `Revoked ${id}.` });
+    for (const service of instances) {
+      const refused = await listAs(service);
+      expect([refused.status, refused.body.errors[0].code]).toEqual([401, 'unauthorized']);
+      expect((await send(service.url, 'GET', ACCOUNTS, key)).status).toBe(200);
     }
   });
 

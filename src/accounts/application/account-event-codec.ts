@@ -42,7 +42,7 @@ export class AccountEventCodec {
   }
 
   async decode(accountId: string, stored: StoredEventData): Promise<AccountEvent> {
-    return (await this.review(accountId, stored, { redacted: false })).event;
+    return (await this.opened(accountId, stored, false)).event;
   }
 
   /**
@@ -50,13 +50,18 @@ export class AccountEventCodec {
    * its key still exists (a redaction whose shredding has not finished yet).
    */
   async review(accountId: string, stored: StoredEventData, options: { redacted: boolean }): Promise<ReviewedEvent> {
+    const { event, unopened } = await this.opened(accountId, stored, options.redacted);
+    const hidden = unopened ? sealedFieldNames(stored) : [];
+    return { event, changes: { ...event.data, ...Object.fromEntries(hidden.map((name) => [name, REDACTED_VALUE])) } };
+  }
+
+  /** The event with its personal data opened; `unopened` when it has some that stays sealed. */
+  private async opened(accountId: string, stored: StoredEventData, redacted: boolean): Promise<{ event: AccountEvent; unopened: boolean }> {
     if (!isAccountEventType(stored.type)) throw new Error(`Unknown account event type ${stored.type}`);
     const { personal, sealed_fields: _names, ...data } = stored.data;
-    const opened =
-      typeof personal === 'string' && !options.redacted ? ((await this.cipher.open(accountId, personal)) as Record<string, unknown> | undefined) : undefined;
-    const event = { type: stored.type, data: { ...data, ...opened } } as AccountEvent;
-    const hidden = typeof personal === 'string' && opened === undefined ? sealedFieldNames(stored) : [];
-    return { event, changes: { ...event.data, ...Object.fromEntries(hidden.map((name) => [name, REDACTED_VALUE])) } };
+    const opened = typeof personal === 'string' && !redacted ? ((await this.cipher.open(accountId, personal)) as Record<string, unknown> | undefined) : undefined;
+    if (opened) Object.assign(data, opened);
+    return { event: { type: stored.type, data } as AccountEvent, unopened: typeof personal === 'string' && opened === undefined };
   }
 }
 

@@ -43,7 +43,7 @@ export class CreateAccountHandler implements ICommandHandler<CreateAccountComman
     if (recordedId?.earlier) {
       const earlier = await this.repository.load(recordedId.earlier);
       // An earlier attempt of this very request made it (its answer was lost, or its process died): that is the answer.
-      if (earlier.state && sameTenant(earlier.state.tenant, actor.tenant)) return { accountId: earlier.accountId, revision: earlier.revision as bigint, position: earlier.position };
+      if (earlier.state && sameTenant(earlier.state.tenant, actor.tenant)) return { accountId: earlier.accountId, revision: earlier.revision as bigint, position: earlier.position, account: earlier.state };
     }
     for (let attempt = 1; ; attempt++) {
       // The earlier attempt's id while nothing was written under it; a fresh one, recorded first, otherwise.

@@ -3,7 +3,6 @@ import { NO_STREAM, Position, WrongExpectedRevision } from '../../storage/event-
 import { Account } from '../domain/account';
 import { AccountCommand } from '../domain/commands';
 import { decide } from '../domain/decide';
-import { AccountEvent } from '../domain/events';
 import { fold } from '../domain/evolve';
 import { AccountNotFound } from '../domain/rules';
 import { AccountRepository, LoadedAccount } from './account-repository';
@@ -15,6 +14,12 @@ export interface WriteResult {
   revision: bigint;
   /** Global position of the stream's last event; a read that waits for it sees this write. */
   position: Position;
+  /**
+   * The account as this write left it: the fold of its stream up to `revision`, exactly what the
+   * read model holds once it reaches `position` (its rows are the same fold), so the write is
+   * answered without waiting for the projection.
+   */
+  account: Account;
 }
 
 /** The client's If-Match named a revision the account has moved past. */
@@ -53,12 +58,14 @@ export async function runAccountCommand(
     if (command.kind === 'CreateAccount' && !loaded.state && loaded.revision !== NO_STREAM) throw new AccountCreationAbandoned(request.accountId);
     const events = decide(command, loaded.state);
     if (events.length === 0) return resultOf(loaded, loaded.position);
-    const change = externalIdChange(loaded.state, events);
+    const after = fold(events, loaded.state);
+    const change = externalIdChange(loaded.state, after);
     if (change?.to) await reservationsFor(request).claim({ actor: request.actor, externalId: change.to, accountId: request.accountId, expected: loaded.revision });
     try {
       const appended = await repository.append(loaded, events, request.actor);
       if (change?.from) await releaseQuietly(reservationsFor(request), { actor: request.actor, externalId: change.from, accountId: request.accountId });
-      return { accountId: request.accountId, revision: appended.nextExpectedRevision, position: appended.position };
+      if (!after) throw new Error(`A command left account ${request.accountId} without state`);
+      return { accountId: request.accountId, revision: appended.nextExpectedRevision, position: appended.position, account: after };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevision)) throw error;
       if (request.ifMatch !== undefined) throw new StaleRevision(request.ifMatch, typeof error.actual === 'bigint' ? error.actual : null);
@@ -67,9 +74,9 @@ export async function runAccountCommand(
   }
 }
 
-function externalIdChange(state: Account | null, events: AccountEvent[]): { from: string | null; to: string | null } | null {
+function externalIdChange(state: Account | null, after: Account | null): { from: string | null; to: string | null } | null {
   const from = state?.external_id ?? null;
-  const to = fold(events, state)?.external_id ?? null;
+  const to = after?.external_id ?? null;
   return from === to ? null : { from, to };
 }
 
@@ -90,5 +97,5 @@ function checkPrecondition(loaded: LoadedAccount, ifMatch: bigint | undefined) {
 
 function resultOf(loaded: LoadedAccount, position: Position): WriteResult {
   if (!loaded.state || typeof loaded.revision !== 'bigint') throw AccountNotFound();
-  return { accountId: loaded.accountId, revision: loaded.revision, position };
+  return { accountId: loaded.accountId, revision: loaded.revision, position, account: loaded.state };
 }

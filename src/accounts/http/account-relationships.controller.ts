@@ -87,10 +87,10 @@ export class AccountRelationshipsController {
     idempotentExecution(request)?.about(accountId);
     const ids = readLinkageDocument(body, relationship);
     const command = new ChangeRelatedCommand(actor, accountId, change, relationship, ids, readIfMatch(ifMatch));
+    // Answered from the write's own fold (WriteResult.account), not the read model.
     const written = await this.commands.execute<ChangeRelatedCommand, WriteResult>(command);
-    const view = await this.queries.execute<GetAccountQuery, AccountView>(new GetAccountQuery(actor.tenant, written.accountId, written.position));
-    response.setHeader('ETag', etagOf(view.revision));
-    return linkageDocument(view.account, relationship, this.selfUrl(request, accountId, relationship));
+    response.setHeader('ETag', etagOf(written.revision));
+    return linkageDocument(written.account, relationship, this.selfUrl(request, accountId, relationship));
   }
 
   private selfUrl(request: Request, id: string, relationship: Relationship): string {

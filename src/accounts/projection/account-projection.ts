@@ -6,7 +6,7 @@ import { Account } from '../domain/account';
 import { evolve } from '../domain/evolve';
 import { ACCOUNT_REDACTED } from '../domain/events';
 import { Alarm } from '../../storage/subscription-support';
-import { AccountReadModel, AccountRow, ProjectionLease, ProjectionLeaseLost } from './account-read-model.port';
+import { AccountReadModel, ProjectionLease, ProjectionLeaseLost } from './account-read-model.port';
 import { AccountRowCodec } from './account-row-codec';
 
 export interface ProjectionOptions {
@@ -262,26 +262,31 @@ export class AccountProjection {
   /** Writes the rows the events change and moves the checkpoint from `from` to `to`; false if another process moved it first. */
   private async applyBatch(from: Position, accountEvents: RecordedEvent[], to: Position, lease: ProjectionLease): Promise<boolean> {
     const ids = [...new Set(accountEvents.map(accountIdOf))];
+    // Rows and events are opened, and rows sealed, all at once rather than one after the other: the
+    // data keys they need are then fetched together (one batch of the key store's, not one each).
+    const stored = await this.readModel.getMany(ids);
     const current = new Map<string, { account: Account | null; revision: bigint }>();
-    for (const row of await this.readModel.getMany(ids)) current.set(row.id, { account: await this.rows.toAccount(row), revision: row.revision });
+    const accounts = await Promise.all(stored.map((row) => this.rows.toAccount(row)));
+    stored.forEach((row, i) => current.set(row.id, { account: accounts[i], revision: row.revision }));
+    const decoded = await Promise.all(accountEvents.map((event) => this.codec.decode(accountIdOf(event), event)));
 
     const changed = new Set<string>();
     const redacted: string[] = [];
-    for (const event of accountEvents) {
+    for (const [i, event] of accountEvents.entries()) {
       const id = accountIdOf(event);
       const before = current.get(id) ?? { account: null, revision: -1n };
       if (event.revision <= before.revision) continue;
-      const account = evolve(before.account, await this.codec.decode(id, event));
-      current.set(id, { account, revision: event.revision });
+      current.set(id, { account: evolve(before.account, decoded[i]), revision: event.revision });
       changed.add(id);
       if (event.type === ACCOUNT_REDACTED) redacted.push(id);
     }
     for (const id of redacted) await this.options.onRedacted?.(id);
-    const rows: AccountRow[] = [];
-    for (const id of changed) {
-      const { account, revision } = current.get(id)!;
-      if (account) rows.push(await this.rows.toRow(account, revision));
-    }
+    const rows = await Promise.all(
+      [...changed].flatMap((id) => {
+        const { account, revision } = current.get(id)!;
+        return account ? [this.rows.toRow(account, revision)] : [];
+      }),
+    );
     return this.readModel.commit(rows, from, to, lease);
   }
 }

@@ -167,6 +167,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_records_by_subject ON idempotency_records (subject) WHERE subject IS NOT NULL;
       CREATE INDEX idempotency_records_by_age ON idempotency_records (created_at);`,
   },
+  {
+    version: 8,
+    description: 'API keys: a generation every change to api_keys counts, which validates the key cache of each instance',
+    sql: `
+      CREATE TABLE api_key_generation (
+        id integer PRIMARY KEY CHECK (id = 1),
+        n  bigint NOT NULL
+      );
+      INSERT INTO api_key_generation VALUES (1, 0);
+      CREATE FUNCTION api_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE api_key_generation SET n = n + 1 WHERE id = 1;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys
+        FOR EACH ROW EXECUTE FUNCTION api_keys_changed();`,
+  },
 ];
 
 /** The database was migrated by a newer build than this one: running on it could corrupt it. */

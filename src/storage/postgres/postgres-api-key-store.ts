@@ -57,6 +57,11 @@ export class PostgresApiKeyStore extends ApiKeyStore {
     return Number(rows[0].n);
   }
 
+  async generation(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>({ name: 'api-key-generation', text: 'SELECT n FROM api_key_generation WHERE id = 1' });
+    return Number(rows[0].n);
+  }
+
   /** The pool belongs to whoever made it (PostgresStorage). */
   async close(): Promise<void> {}
 }

@@ -57,45 +57,103 @@ const UNIQUE_VIOLATION = '23505';
  */
 export class PostgresEventStore extends EventStore {
   private readonly appended = new EventEmitter();
+  /** Appends waiting for the next batch; one batch is in flight at a time. */
+  private queue: PendingAppend[] = [];
+  private flushing = false;
 
   constructor(private readonly pool: Pool) {
     super();
     this.appended.setMaxListeners(0);
   }
 
-  async appendToStream(stream: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
-    if (events.length === 0) throw new Error('appendToStream needs at least one event');
-    const result = await inTransaction(this.pool, async (client) => {
+  /**
+   * Group commit: appends made while a batch is being committed wait for the next batch, which
+   * decides each in order (its expected revision against the head as the batch's earlier appends
+   * left it), inserts the accepted ones in one statement and commits once: one commit flush for
+   * the batch, one turn of the append lock. Each caller gets its own result or its own
+   * WrongExpectedRevision.
+   */
+  appendToStream(stream: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (events.length === 0) return Promise.reject(new Error('appendToStream needs at least one event'));
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ stream, events, expected, resolve, reject });
+      if (!this.flushing) void this.flush();
+    }).then((result) => {
+      this.appended.emit('appended', result.position);
+      return result;
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      // Appends made in the same tick as the first join it.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.queue.length > 0) {
+        const batch = takeBatch(this.queue);
+        try {
+          const outcomes = await this.appendBatch(batch);
+          outcomes.forEach((outcome, i) => (outcome instanceof Error ? batch[i].reject(outcome) : batch[i].resolve(outcome)));
+        } catch {
+          // Something beyond a revision check failed (a duplicate event id, a lost connection): each
+          // append alone, in a transaction of its own, so that only the one at fault fails.
+          await Promise.all(batch.map((append) => this.appendBatch([append]).then(([outcome]) => (outcome instanceof Error ? append.reject(outcome) : append.resolve(outcome)), append.reject)));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** One transaction: the lock, the heads of the batch's streams, the checks, one INSERT of every accepted event, the notification. */
+  private appendBatch(batch: readonly PendingAppend[]): Promise<(AppendResult | WrongExpectedRevision)[]> {
+    return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCKS.appends]);
       // A statement after the lock: under READ COMMITTED its snapshot includes every append committed before.
-      const head = await client.query<{ revision: string | null }>('SELECT max(revision) AS revision FROM events WHERE stream = $1', [stream]);
-      const current = head.rows[0].revision;
-      const actual = current === null ? NO_STREAM : BigInt(current);
-      if (expected !== ANY && expected !== actual) throw new WrongExpectedRevision(stream, expected, actual);
-      const first = current === null ? 0n : BigInt(current) + 1n;
+      const streams = [...new Set(batch.map((append) => append.stream))];
+      const heads = await client.query<{ stream: string; revision: string }>(
+        'SELECT stream, max(revision) AS revision FROM events WHERE stream = ANY($1::text[]) GROUP BY stream',
+        [streams],
+      );
+      const head = new Map<string, bigint>(heads.rows.map((row) => [row.stream, BigInt(row.revision)]));
       const values: unknown[] = [];
-      const rows = events.map((event, i) => {
-        values.push(stream, String(first + BigInt(i)), event.id, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata));
-        const p = i * 6;
-        return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
-      });
-      // VALUES rows are inserted in the order listed, so positions ascend with revisions.
-      const inserted = await client
-        .query<{ position: string }>(
-          `INSERT INTO events (stream, revision, event_id, type, data, metadata) VALUES ${rows.join(', ')} RETURNING position`,
-          values,
-        )
-        .catch(async (error: unknown) => {
-          if (!isStreamRevisionConflict(error)) throw error;
-          throw new WrongExpectedRevision(stream, expected, actual);
+      const rows: string[] = [];
+      const outcomes = batch.map(({ stream, events, expected }) => {
+        const current = head.get(stream);
+        const actual = current === undefined ? NO_STREAM : current;
+        if (expected !== ANY && expected !== actual) return new WrongExpectedRevision(stream, expected, actual);
+        const first = current === undefined ? 0n : current + 1n;
+        events.forEach((event, i) => {
+          values.push(stream, String(first + BigInt(i)), event.id, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata));
+          const p = rows.length * 6;
+          rows.push(`($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`);
         });
-      const last = inserted.rows.map((row) => BigInt(row.position)).reduce((a, b) => (a > b ? a : b));
+        const last = first + BigInt(events.length - 1);
+        head.set(stream, last);
+        return { first: rows.length - events.length, count: events.length, nextExpectedRevision: last };
+      });
+      if (rows.length === 0) return outcomes as WrongExpectedRevision[];
+      // VALUES rows are inserted in the order listed, so positions ascend with revisions and with the batch's order.
+      const inserted = await client.query<{ position: string }>(
+        `INSERT INTO events (stream, revision, event_id, type, data, metadata) VALUES ${rows.join(', ')} RETURNING position`,
+        values,
+      );
+      const positions = inserted.rows.map((row) => BigInt(row.position)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       // Delivered at commit, to other instances' subscriptions (listenForAppends).
-      await client.query('SELECT pg_notify($1, $2)', [APPENDED_CHANNEL, toPosition(last)]);
-      return { nextExpectedRevision: first + BigInt(events.length - 1), position: toPosition(last) };
+      await client.query('SELECT pg_notify($1, $2)', [APPENDED_CHANNEL, toPosition(positions[positions.length - 1])]);
+      return outcomes.map((outcome) =>
+        outcome instanceof WrongExpectedRevision
+          ? outcome
+          : { nextExpectedRevision: outcome.nextExpectedRevision, position: toPosition(positions[outcome.first + outcome.count - 1]) },
+      );
+    }).catch(async (error: unknown) => {
+      // The unique constraint is the backstop should anything write without the lock: a lone append hears of it as a conflict.
+      if (batch.length !== 1 || !isStreamRevisionConflict(error)) throw error;
+      const [{ stream, expected }] = batch;
+      const head = await this.pool.query<{ revision: string | null }>('SELECT max(revision) AS revision FROM events WHERE stream = $1', [stream]);
+      const current = head.rows[0].revision;
+      return [new WrongExpectedRevision(stream, expected, current === null ? NO_STREAM : BigInt(current))];
     });
-    this.appended.emit('appended', result.position);
-    return result;
   }
 
   async readStream(stream: string): Promise<RecordedEvent[]> {
@@ -138,6 +196,25 @@ export class PostgresEventStore extends EventStore {
   async close(): Promise<void> {
     this.appended.removeAllListeners();
   }
+}
+
+interface PendingAppend {
+  stream: string;
+  events: EventToAppend[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** At most this many events per batch: six parameters each, well under PostgreSQL's 65,535 per statement. */
+const MAX_BATCH_EVENTS = 1000;
+
+/** The oldest appends, up to MAX_BATCH_EVENTS events (at least one append, however large), taken off the queue. */
+function takeBatch(queue: PendingAppend[]): PendingAppend[] {
+  let events = 0;
+  let count = 0;
+  while (count < queue.length && (count === 0 || events + queue[count].events.length <= MAX_BATCH_EVENTS)) events += queue[count++].events.length;
+  return queue.splice(0, count);
 }
 
 function isStreamRevisionConflict(error: unknown): boolean {

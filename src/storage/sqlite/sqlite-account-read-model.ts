@@ -160,6 +160,7 @@ export class SqliteAccountReadModel extends AccountReadModel {
            sealed_personal = excluded.sealed_personal, revision = excluded.revision`,
       ),
       ids: db.prepare<[string, number], { id: string }>('SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?'),
+      many: db.prepare<[string], Row>('SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?))'),
     };
     // Prepared on first use: a read-only open of a file written before account_links existed never needs them.
     let links: { remove: Database.Statement; add: Database.Statement } | null = null;
@@ -205,8 +206,8 @@ export class SqliteAccountReadModel extends AccountReadModel {
 
   async getMany(ids: string[]): Promise<AccountRow[]> {
     if (ids.length === 0) return [];
-    const rows = this.db.prepare<string[], Row>(`SELECT * FROM accounts WHERE id IN (${ids.map(() => '?').join(',')})`).all(...ids);
-    return rows.map(fromColumns);
+    // One prepared statement for any number of ids: they come as one JSON array.
+    return this.statements.many.all(JSON.stringify(ids)).map(fromColumns);
   }
 
   async list(tenant: Tenant, filter: AccountFilter, request: ListRequest): Promise<ListPage> {

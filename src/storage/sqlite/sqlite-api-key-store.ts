@@ -29,6 +29,17 @@ export class SqliteApiKeyStore extends ApiKeyStore {
         created_at      TEXT NOT NULL,
         revoked_at      TEXT
       )`);
+    if (!db.readonly) {
+      // The generation ApiKeys validates its cache with: triggers count every change to api_keys,
+      // whichever process or build makes it, in the transaction that makes it.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS api_key_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+        INSERT OR IGNORE INTO api_key_generation VALUES (1, 0);
+        CREATE TRIGGER IF NOT EXISTS api_keys_inserted AFTER INSERT ON api_keys BEGIN UPDATE api_key_generation SET n = n + 1; END;
+        CREATE TRIGGER IF NOT EXISTS api_keys_updated AFTER UPDATE ON api_keys BEGIN UPDATE api_key_generation SET n = n + 1; END;
+        CREATE TRIGGER IF NOT EXISTS api_keys_deleted AFTER DELETE ON api_keys BEGIN UPDATE api_key_generation SET n = n + 1; END;`);
+    }
+    const hasGeneration = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_key_generation'").get();
     this.statements = {
       insert: db.prepare(
         // A key already stored stays as it is: two instances may add the same bootstrap key at once.
@@ -38,6 +49,9 @@ export class SqliteApiKeyStore extends ApiKeyStore {
       list: db.prepare<[], Row>('SELECT * FROM api_keys ORDER BY created_at, id'),
       revoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_keys'),
+      // A file opened read-only that an older build wrote has no generation: NaN never equals itself,
+      // so nothing is ever served from the cache.
+      generation: hasGeneration ? db.prepare<[], number>('SELECT n FROM api_key_generation WHERE id = 1').pluck() : null,
     };
   }
 
@@ -69,6 +83,10 @@ export class SqliteApiKeyStore extends ApiKeyStore {
 
   async count(): Promise<number> {
     return this.statements.count.get()!.n;
+  }
+
+  async generation(): Promise<number> {
+    return this.statements.generation ? this.statements.generation.get()! : NaN;
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,8 @@ import {
 import { pollingSubscription } from '../polling-subscription';
 import { StoreAccess } from '../store-access';
 import { openSqlite, SqliteDatabase } from './sqlite-database';
+import { createEventTables, EventToInsert, InsertedEvents } from './sqlite-event-tables';
+import { SerializedError, SqliteWriter } from './sqlite-writer';
 
 interface EventRow {
   position: number;
@@ -29,66 +31,47 @@ interface EventRow {
   recorded_at: string;
 }
 
-/** The embedded event store: one SQLite file, one table, the rowid as the global position. */
+/**
+ * The embedded event store: one SQLite file, one table, the rowid as the global position. Appends
+ * run on a writer thread (sqlite-writer.ts), batched: appends arriving together commit in one
+ * transaction, each checked and inserted in a savepoint of its own, with one sync for the batch.
+ * Reads run here, on a connection of their own (WAL: readers never wait for the writer).
+ */
 export class SqliteEventStore extends EventStore {
   private readonly db: SqliteDatabase;
   private readonly appended = new EventEmitter();
   private readonly subscriptions = new Set<AllSubscription>();
   private readonly statements;
-  private readonly appendTransaction;
+  private writer: SqliteWriter | null = null;
 
-  constructor(file: string, options: { access?: StoreAccess } = {}) {
+  constructor(
+    private readonly file: string,
+    private readonly options: { access?: StoreAccess } = {},
+  ) {
     super();
     this.db = openSqlite(file, { durable: true, access: options.access });
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS events (
-        position    INTEGER PRIMARY KEY AUTOINCREMENT,
-        stream      TEXT    NOT NULL,
-        revision    INTEGER NOT NULL,
-        event_id    TEXT    NOT NULL UNIQUE,
-        type        TEXT    NOT NULL,
-        data        TEXT    NOT NULL,
-        metadata    TEXT    NOT NULL,
-        recorded_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-        UNIQUE (stream, revision)
-      )`);
+    if (!this.db.readonly) createEventTables(this.db);
     this.statements = {
-      head: this.db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
-      insert: this.db.prepare(
-        'INSERT INTO events (stream, revision, event_id, type, data, metadata) VALUES (@stream, @revision, @event_id, @type, @data, @metadata)',
-      ),
       stream: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream = ? ORDER BY revision'),
       all: this.db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       headPosition: this.db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
     };
-    this.appendTransaction = this.db.transaction((stream: string, events: EventToAppend[], expected: ExpectedRevision) => {
-      const head = this.statements.head.get(stream)?.revision ?? null;
-      const actual = head === null ? NO_STREAM : BigInt(head);
-      if (expected !== ANY && expected !== actual) throw new WrongExpectedRevision(stream, expected, actual);
-      let revision = head === null ? 0 : head + 1;
-      let position = 0;
-      for (const event of events) {
-        const result = this.statements.insert.run({
-          stream,
-          revision,
-          event_id: event.id,
-          type: event.type,
-          data: JSON.stringify(event.data),
-          metadata: JSON.stringify(event.metadata),
-        });
-        position = Number(result.lastInsertRowid);
-        revision += 1;
-      }
-      return { nextExpectedRevision: BigInt(revision - 1), position: toPosition(position) };
-    });
   }
 
   async appendToStream(stream: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) throw new Error('appendToStream needs at least one event');
-    // IMMEDIATE takes the write lock before reading the head, so the revision check cannot race.
-    const result = this.appendTransaction.immediate(stream, events, expected);
+    const rows: EventToInsert[] = events.map((event) => ({ id: event.id, type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }));
+    const inserted = await this.writerThread().call<InsertedEvents>('append', stream, rows, expected);
+    const result = { nextExpectedRevision: BigInt(inserted.lastRevision), position: toPosition(inserted.lastRowid) };
     this.appended.emit('appended', result.position);
     return result;
+  }
+
+  /** Started at the first append: a store only read (the CLI's reviewers' commands) never starts one. */
+  private writerThread(): SqliteWriter {
+    if (this.db.readonly) throw new Error(`${this.file} is open read-only`);
+    this.writer ??= new SqliteWriter({ file: this.file, tables: 'events', journal: 'wal', access: 'read-write' }, reviveWrongExpectedRevision);
+    return this.writer;
   }
 
   async readStream(stream: string): Promise<RecordedEvent[]> {
@@ -134,8 +117,16 @@ export class SqliteEventStore extends EventStore {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     this.subscriptions.clear();
     this.appended.removeAllListeners();
+    await this.writer?.close();
     if (this.db.open) this.db.close();
   }
+}
+
+/** The writer thread's WrongExpectedRevision, as the port's own class. */
+function reviveWrongExpectedRevision(error: SerializedError): Error | undefined {
+  if (error.name !== WrongExpectedRevision.name) return undefined;
+  const { stream, expected, actual } = error.fields as { stream: string; expected: ExpectedRevision; actual: bigint | typeof NO_STREAM };
+  return new WrongExpectedRevision(stream, expected, actual);
 }
 
 function toRecorded(row: EventRow): RecordedEvent {

@@ -19,9 +19,15 @@ export function openSqliteEventStore(dataDir: string, access: StoreAccess): Sqli
   return new SqliteEventStore(join(dataDir, EVENTS_FILE), { access });
 }
 
-/** NORMAL would do for rows rebuilt from events, but the file is shared with the API keys, which cannot be rebuilt. */
+/**
+ * synchronous = NORMAL: its commits are not synced one by one (no wait on the disk in the projection's
+ * commit, on the event loop). Rows and checkpoint move in one transaction, so a power cut loses at
+ * worst some of the last batches, rows and checkpoint alike, which the projection applies again. The
+ * file is shared with the API keys and idempotency records, whose connections stay FULL: the
+ * setting is per connection, and their commits sync the WAL up to and including their own frames.
+ */
 export function openSqliteAccountReadModel(dataDir: string, access: StoreAccess): SqliteAccountReadModel {
-  return new SqliteAccountReadModel(openSqlite(join(dataDir, STATE_FILE), { durable: true, access }));
+  return new SqliteAccountReadModel(openSqlite(join(dataDir, STATE_FILE), { durable: false, access }));
 }
 
 export function openSqliteApiKeyStore(dataDir: string, access: StoreAccess): SqliteApiKeyStore {
@@ -30,7 +36,7 @@ export function openSqliteApiKeyStore(dataDir: string, access: StoreAccess): Sql
 
 /** No WAL: a destroyed data key must leave no old page image behind, whoever is reading. */
 export function openSqliteDataKeyStore(dataDir: string, access: StoreAccess): SqliteDataKeyStore {
-  return new SqliteDataKeyStore(openSqlite(join(dataDir, KEYS_FILE), { durable: true, journal: 'rollback', access }));
+  return new SqliteDataKeyStore(join(dataDir, KEYS_FILE), { access });
 }
 
 /** Beside the API keys: like them, idempotency records cannot be rebuilt from events. */
