@@ -59,7 +59,9 @@ describe('GET /metrics', () => {
   });
 
   it('reports the projection at the head, following, with no lag', async () => {
-    await t.create({ entity_type: 'person' }).expect(201);
+    const { id } = (await t.create({ entity_type: 'person' }).expect(201)).body.data;
+    // A write answers from its own fold; a read waits until the read model has applied it.
+    await t.get(id).expect(200);
     const { samples } = await scrape();
     expect(valueOf(samples, 'accounts_projection_position')).toBeGreaterThan(0);
     expect(valueOf(samples, 'accounts_projection_position')).toBe(valueOf(samples, 'accounts_projection_head_position'));
