@@ -1,4 +1,5 @@
 import { Clock, toTimestamp } from '../kernel/clock';
+import { FreshRead } from '../kernel/fresh-read';
 import { IdFactory } from '../kernel/ids';
 import { Environment } from '../kernel/tenant';
 import { ApiKeyRecord, generateApiKey, hashApiKey, parseApiKey, Scope, SCOPES } from './api-key';
@@ -18,12 +19,16 @@ export class ApiKeys {
    */
   private readonly cache = new Map<string, ApiKeyRecord>();
   private cachedGeneration: number | undefined;
+  /** Concurrent requests share one generation read, each still one that started after it arrived. */
+  private readonly generation: FreshRead<number>;
 
   constructor(
     private readonly store: ApiKeyStore,
     private readonly ids: IdFactory,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.generation = new FreshRead(() => store.generation());
+  }
 
   /** Returns the key in full: the only moment it exists outside the client's hands. */
   async create(organizationId: string, environment: Environment, scopes: Scope[]): Promise<{ key: string; record: ApiKeyRecord }> {
@@ -36,7 +41,7 @@ export class ApiKeys {
   async authenticate(key: string | undefined): Promise<ApiKeyRecord | null> {
     if (!key || !parseApiKey(key)) return null;
     const hash = hashApiKey(key);
-    const generation = await this.store.generation();
+    const generation = await this.generation.get();
     if (generation !== this.cachedGeneration) {
       this.cache.clear();
       this.cachedGeneration = generation;

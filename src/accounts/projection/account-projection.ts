@@ -6,6 +6,7 @@ import { Account } from '../domain/account';
 import { evolve } from '../domain/evolve';
 import { ACCOUNT_REDACTED } from '../domain/events';
 import { Alarm } from '../../storage/subscription-support';
+import { FreshRead } from '../../kernel/fresh-read';
 import { AccountReadModel, ProjectionLease, ProjectionLeaseLost } from './account-read-model.port';
 import { AccountRowCodec } from './account-row-codec';
 
@@ -66,6 +67,12 @@ export class AccountProjection {
   private observation: Promise<Position> | null = null;
   /** A catchUp's listener, told of each batch it applies (a rebuild's progress). */
   private onBatch: ((batch: { position: Position; events: number }) => void) | null = null;
+  /**
+   * The head of the account streams and the checkpoint, each read once for all the reads of the
+   * moment that wait on them, by a read that started after each caller asked (read-your-writes).
+   */
+  private readonly head = new FreshRead(() => this.store.headPosition([ACCOUNT_STREAM_PREFIX]));
+  private readonly checkpointNow = new FreshRead(() => this.readModel.checkpoint());
 
   constructor(
     private readonly store: EventStore,
@@ -103,7 +110,7 @@ export class AccountProjection {
    * shared checkpoint otherwise, never a second applier.
    */
   async waitFor(position: Position, timeoutMs = 10_000): Promise<void> {
-    if ((await this.readModel.checkpoint()) >= position) return;
+    if ((await this.checkpointNow.get()) >= position) return;
     const deadline = Date.now() + timeoutMs;
     this.waiting += 1;
     try {
@@ -125,7 +132,7 @@ export class AccountProjection {
    * a store whose subscription filters on the server (EventStoreDB) never hands over the others.
    */
   async waitForHead(timeoutMs?: number): Promise<void> {
-    await this.waitFor(await this.store.headPosition([ACCOUNT_STREAM_PREFIX]), timeoutMs);
+    await this.waitFor(await this.head.get(), timeoutMs);
   }
 
   /**
