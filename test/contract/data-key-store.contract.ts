@@ -45,6 +45,28 @@ export function dataKeyStoreContract(name: string, makeFixture: () => Promise<Da
       }
     });
 
+    it('answers each of many calls made at once with its own account\'s key (an adapter may group them)', async () => {
+      const keys = Array.from({ length: 40 }, (_, n) => ({ id: accountId(100 + (n % 30)), key: wrapped() }));
+      // Some of the accounts have a key already: the one stored before is what their creates answer.
+      const before = new Map([103, 117, 121].map((n) => [accountId(n), wrapped()]));
+      for (const [id, key] of before) await store.putIfAbsent(id, key);
+      // 40 creates for 30 accounts at once, with reads of those accounts and of ones without a key mixed in.
+      const [created, read] = await Promise.all([
+        Promise.all(keys.map(({ id, key }) => store.putIfAbsent(id, key))),
+        Promise.all(keys.map((_, n) => store.get(accountId(n % 2 === 0 ? 100 + (n % 30) : 500 + n)))),
+      ]);
+      const kept = new Map<string, Buffer>(before);
+      keys.forEach(({ id }, n) => {
+        // The first key stored for an account is what every create of it answers, and what it holds.
+        if (!kept.has(id)) kept.set(id, created[n]);
+        expect(created[n]).toEqual(kept.get(id));
+      });
+      for (const [id, key] of kept) expect(await store.get(id)).toEqual(key);
+      expect(keys.filter(({ id, key }) => kept.get(id)!.equals(key)).length).toBe(27);
+      read.forEach((key, n) => (n % 2 === 0 ? key === null || expect(key).toEqual(kept.get(accountId(100 + (n % 30)))) : expect(key).toBeNull()));
+      expect(await store.count()).toBe(30);
+    });
+
     it('destroys a key for every instance and leaves the other keys; destroying again is harmless', async () => {
       const other = await fixture.open();
       const keep = wrapped();

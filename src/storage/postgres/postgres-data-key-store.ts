@@ -1,8 +1,11 @@
 import { DatabaseError, Pool } from 'pg';
 import { DataKeyStore, Rewrap, WrappedDataKey } from '../../crypto/data-key-store.port';
+import { GroupedCalls } from '../grouped-calls';
 import { inTransaction } from './postgres-pool';
 
 const LOCK_NOT_AVAILABLE = '55P03';
+/** Keys per grouped statement: two parameters (arrays) whatever the count, so a bound on the statement's size only. */
+const MAX_GROUP = 1000;
 /** A partition as regclass prints it: data_keys_pNN, schema-qualified when not on the search_path. */
 const PARTITION_NAME = /^(?:[a-z_][a-z0-9_]*\.|"[^"]+"\.)?data_keys_p\d{2}$/;
 
@@ -54,21 +57,45 @@ export class PostgresDataKeyStore extends DataKeyStore {
     this.retryIntervalMs = options.retryIntervalMs ?? 30_000;
   }
 
-  async get(accountId: string): Promise<Buffer | null> {
-    const { rows } = await this.pool.query<{ wrapped_key: Buffer }>('SELECT wrapped_key FROM data_keys WHERE account_id = $1', [accountId]);
-    return rows[0]?.wrapped_key ?? null;
+  /**
+   * Reads and creations are grouped (GroupedCalls): every create of the moment is one statement and
+   * one commit, every projection batch's reads one statement, instead of a round trip each.
+   */
+  private readonly reads = new GroupedCalls<string, Buffer | null>((ids) => this.getGroup(ids), { maxWeight: MAX_GROUP });
+  private readonly puts = new GroupedCalls<WrappedDataKey, Buffer>((keys) => this.putGroup(keys), { maxWeight: MAX_GROUP });
+
+  get(accountId: string): Promise<Buffer | null> {
+    return this.reads.call(accountId);
   }
 
-  async putIfAbsent(accountId: string, wrappedKey: Buffer): Promise<Buffer> {
-    const inserted = await this.pool.query<{ wrapped_key: Buffer }>(
-      'INSERT INTO data_keys (account_id, wrapped_key) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING wrapped_key',
-      [accountId, wrappedKey],
-    );
-    if (inserted.rows[0]) return inserted.rows[0].wrapped_key;
+  putIfAbsent(accountId: string, wrappedKey: Buffer): Promise<Buffer> {
+    return this.puts.call({ accountId, wrappedKey });
+  }
+
+  private async getGroup(ids: readonly string[]): Promise<(Buffer | null)[]> {
+    const { rows } = await this.pool.query<{ account_id: string; wrapped_key: Buffer }>({
+      name: 'data-keys-get',
+      text: 'SELECT account_id, wrapped_key FROM data_keys WHERE account_id = ANY($1::text[])',
+      values: [[...new Set(ids)]],
+    });
+    const found = new Map(rows.map((row) => [row.account_id, row.wrapped_key]));
+    return ids.map((id) => found.get(id) ?? null);
+  }
+
+  /** Inserts the keys of accounts that have none; each caller gets the key stored for its account, its own or one stored before. */
+  private async putGroup(keys: readonly WrappedDataKey[]): Promise<(Buffer | Error)[]> {
+    // ON CONFLICT DO NOTHING also settles two keys for one account in the group: the first listed wins.
+    const inserted = await this.pool.query<{ account_id: string; wrapped_key: Buffer }>({
+      name: 'data-keys-put',
+      text: `INSERT INTO data_keys (account_id, wrapped_key)
+             SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT DO NOTHING RETURNING account_id, wrapped_key`,
+      values: [keys.map((key) => key.accountId), keys.map((key) => key.wrappedKey)],
+    });
+    const stored = new Map(inserted.rows.map((row) => [row.account_id, row.wrapped_key]));
     // Another writer stored one first: a new statement sees its committed row.
-    const stored = await this.get(accountId);
-    if (!stored) throw new Error(`The data key of account ${accountId} was destroyed while it was being created`);
-    return stored;
+    const others = [...new Set(keys.map((key) => key.accountId).filter((id) => !stored.has(id)))];
+    if (others.length > 0) (await this.getGroup(others)).forEach((key, i) => key && stored.set(others[i], key));
+    return keys.map(({ accountId }) => stored.get(accountId) ?? new Error(`The data key of account ${accountId} was destroyed while it was being created`));
   }
 
   async destroy(accountId: string): Promise<void> {

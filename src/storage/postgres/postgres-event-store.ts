@@ -16,6 +16,7 @@ import {
   WrongExpectedRevision,
 } from '../event-store.port';
 import { pollingSubscription } from '../polling-subscription';
+import { GroupedCalls } from '../grouped-calls';
 import { LOCK_CLASS, LOCKS } from './advisory-locks';
 import { APPENDED_CHANNEL, listenForAppends } from './append-notifications';
 import { inTransaction } from './postgres-pool';
@@ -57,9 +58,11 @@ const UNIQUE_VIOLATION = '23505';
  */
 export class PostgresEventStore extends EventStore {
   private readonly appended = new EventEmitter();
-  /** Appends waiting for the next batch; one batch is in flight at a time. */
-  private queue: PendingAppend[] = [];
-  private flushing = false;
+  /** Group commit of appends: see appendToStream. */
+  private readonly appends = new GroupedCalls<PendingAppend, AppendResult>((batch) => this.appendBatch(batch), {
+    maxWeight: MAX_BATCH_EVENTS,
+    weight: (append) => append.events.length,
+  });
 
   constructor(private readonly pool: Pool) {
     super();
@@ -75,34 +78,10 @@ export class PostgresEventStore extends EventStore {
    */
   appendToStream(stream: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (events.length === 0) return Promise.reject(new Error('appendToStream needs at least one event'));
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ stream, events, expected, resolve, reject });
-      if (!this.flushing) void this.flush();
-    }).then((result) => {
+    return this.appends.call({ stream, events, expected }).then((result) => {
       this.appended.emit('appended', result.position);
       return result;
     });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      // Appends made in the same tick as the first join it.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.queue.length > 0) {
-        const batch = takeBatch(this.queue);
-        try {
-          const outcomes = await this.appendBatch(batch);
-          outcomes.forEach((outcome, i) => (outcome instanceof Error ? batch[i].reject(outcome) : batch[i].resolve(outcome)));
-        } catch {
-          // Something beyond a revision check failed (a duplicate event id, a lost connection): each
-          // append alone, in a transaction of its own, so that only the one at fault fails.
-          await Promise.all(batch.map((append) => this.appendBatch([append]).then(([outcome]) => (outcome instanceof Error ? append.reject(outcome) : append.resolve(outcome)), append.reject)));
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
   }
 
   /** One transaction: the lock, the heads of the batch's streams, the checks, one INSERT of every accepted event, the notification. */
@@ -202,20 +181,10 @@ interface PendingAppend {
   stream: string;
   events: EventToAppend[];
   expected: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
 }
 
 /** At most this many events per batch: six parameters each, well under PostgreSQL's 65,535 per statement. */
 const MAX_BATCH_EVENTS = 1000;
-
-/** The oldest appends, up to MAX_BATCH_EVENTS events (at least one append, however large), taken off the queue. */
-function takeBatch(queue: PendingAppend[]): PendingAppend[] {
-  let events = 0;
-  let count = 0;
-  while (count < queue.length && (count === 0 || events + queue[count].events.length <= MAX_BATCH_EVENTS)) events += queue[count++].events.length;
-  return queue.splice(0, count);
-}
 
 function isStreamRevisionConflict(error: unknown): boolean {
   return error instanceof DatabaseError && error.code === UNIQUE_VIOLATION && error.constraint === 'events_stream_revision';
