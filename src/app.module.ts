@@ -11,7 +11,7 @@ import { DataKeyStore } from './crypto/data-key-store.port';
 import { PersonalDataCipher } from './crypto/personal-data-cipher';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
-import { HttpDrain } from './http/drain';
+import { HttpDrain, RequestsInFlight } from './http/drain';
 import { JsonApiExceptionFilter } from './http/jsonapi-exception.filter';
 import { Clock } from './kernel/clock';
 import { IdFactory } from './kernel/ids';
@@ -53,6 +53,7 @@ class CoreModule {
         fromServices(ApiKeyStore, (s) => s.apiKeyStore),
         fromServices(PersonalDataCipher, (s) => s.cipher),
         ServicesLifecycle,
+        RequestsInFlight,
         HttpDrain,
       ],
       exports: SHARED,

@@ -8,6 +8,7 @@ import { createServices, ServicesOptions } from './composition-root';
 import { AppConfig } from './config/app-config';
 import { authenticateRequest } from './auth/api-key.guard';
 import { ApiKeys } from './auth/api-keys';
+import { RequestsInFlight } from './http/drain';
 import { jsonBody } from './http/json-body';
 import { turnBudget } from './http/turn-budget';
 import { methodNotAllowed, routePatternOf, RouterLayers } from './http/method-not-allowed';
@@ -63,7 +64,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Express's own typings still describe Express 4's router; method-not-allowed.ts says what it reads of 5's.
   const express = app.getHttpAdapter().getInstance() as unknown as { router: RouterLayers };
   const routeOf = (request: { route?: unknown; path: string }) => routePatternOf(express.router, request);
-  // First: every answer, refusals of the middleware below included, is counted and logged.
+  // First: a shutdown waits for every request to be answered (drain.ts), and every answer, refusals
+  // of the middleware below included, is counted and logged.
+  app.use(app.get(RequestsInFlight).track);
   app.use(httpMetrics(app.get(Metrics), routeOf));
   app.use(requestLogging({ logger: logger.root, requestId: assignRequestIds(app.get(IdFactory)), routeOf, logEachRequest: config.logRequests }));
   app.use(

@@ -1,9 +1,54 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { RequestHandler, Response } from 'express';
+import { EventEmitter, once } from 'node:events';
 import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/logger';
+
+/**
+ * Requests whose handler has not answered yet, whether or not their client still listens. A client
+ * that hangs up mid-request closes its connection (so the server may count as closed) while its
+ * handler still runs, and will still write to the stores: the drain waits for the answer, not the
+ * connection.
+ */
+@Injectable()
+export class RequestsInFlight {
+  private count = 0;
+  private readonly changes = new EventEmitter();
+
+  /** Registered first: counts every request from its arrival to its answer. */
+  readonly track: RequestHandler = (_request, response, next) => {
+    this.count += 1;
+    let counted = true;
+    const answered = () => {
+      if (!counted) return;
+      counted = false;
+      this.count -= 1;
+      if (this.count === 0) this.changes.emit('none');
+    };
+    response.once('finish', answered);
+    // A response to a client that left never finishes: it is answered when its handler ends it.
+    response.once('close', () => (response.writableEnded ? answered() : onEnd(response, answered)));
+    next();
+  };
+
+  /** Resolves once no request is in flight (at once if none is). */
+  async none(signal: AbortSignal): Promise<void> {
+    if (this.count > 0) await once(this.changes, 'none', { signal });
+  }
+}
+
+/** Calls `then` once the handler ends the response (res.end), after whatever end does. */
+function onEnd(response: Response, then: () => void): void {
+  const end = response.end.bind(response) as (...args: unknown[]) => Response;
+  response.end = ((...args: unknown[]) => {
+    const ended = end(...args);
+    then();
+    return ended;
+  }) as Response['end'];
+}
 
 /**
  * The first step of a shutdown (SIGTERM, or app.close()): stop accepting connections and let the
@@ -19,6 +64,7 @@ export class HttpDrain implements BeforeApplicationShutdown {
     private readonly host: HttpAdapterHost,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly logger: AppLogger,
+    private readonly inFlight: RequestsInFlight,
   ) {}
 
   async beforeApplicationShutdown(signal?: string) {
@@ -31,7 +77,9 @@ export class HttpDrain implements BeforeApplicationShutdown {
     server.closeIdleConnections();
     const sweep = setInterval(() => server.closeIdleConnections(), 20);
     const deadline = new AbortController();
-    const drained = await Promise.race([closed.then(() => true), delay(this.config.shutdownTimeoutMs, false, { signal: deadline.signal }).catch(() => true)]);
+    // Closed connections are not enough: a request whose client left may still be running.
+    const answered = closed.then(() => this.inFlight.none(deadline.signal)).then(() => true, () => false);
+    const drained = await Promise.race([answered, delay(this.config.shutdownTimeoutMs, false, { signal: deadline.signal }).catch(() => true)]);
     deadline.abort();
     clearInterval(sweep);
     if (!drained) {
