@@ -126,7 +126,7 @@ export class PostgresAccountReadModel extends AccountReadModel {
   async close(): Promise<void> {}
 
   async checkpoint(): Promise<Position> {
-    const { rows } = await this.pool.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE projection = $1', [PROJECTION]);
+    const { rows } = await this.pool.query<{ position: string }>({ name: 'read-model-checkpoint', text: 'SELECT position FROM projection_checkpoints WHERE projection = $1', values: [PROJECTION] });
     return rows[0]?.position ?? START;
   }
 
@@ -169,7 +169,7 @@ export class PostgresAccountReadModel extends AccountReadModel {
   private async commitOn(client: PoolClient, rows: AccountRow[], from: Position, to: Position): Promise<boolean> {
     // Compare-and-set: the row lock makes a second committer from the same `from` wait, then see
     // the moved checkpoint and match nothing.
-    const moved = await client.query('UPDATE projection_checkpoints SET position = $3 WHERE projection = $1 AND position = $2', [PROJECTION, from, to]);
+    const moved = await client.query({ name: 'read-model-move-checkpoint', text: 'UPDATE projection_checkpoints SET position = $3 WHERE projection = $1 AND position = $2', values: [PROJECTION, from, to] });
     if (moved.rowCount === 0) {
       if (from !== START) return false;
       const first = await client.query('INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) ON CONFLICT DO NOTHING', [PROJECTION, to]);

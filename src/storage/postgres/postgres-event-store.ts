@@ -87,7 +87,7 @@ export class PostgresEventStore extends EventStore {
   /** One transaction: the lock, the heads of the batch's streams, the checks, one INSERT of every accepted event, the notification. */
   private appendBatch(batch: readonly PendingAppend[]): Promise<(AppendResult | WrongExpectedRevision)[]> {
     return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, LOCKS.appends]);
+      await client.query({ name: 'events-append-lock', text: 'SELECT pg_advisory_xact_lock($1, $2)', values: [LOCK_CLASS, LOCKS.appends] });
       // A statement after the lock: under READ COMMITTED its snapshot includes every append committed before.
       const streams = [...new Set(batch.map((append) => append.stream))];
       const heads = await client.query<{ stream: string; revision: string }>(
@@ -119,7 +119,7 @@ export class PostgresEventStore extends EventStore {
       );
       const positions = inserted.rows.map((row) => BigInt(row.position)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       // Delivered at commit, to other instances' subscriptions (listenForAppends).
-      await client.query('SELECT pg_notify($1, $2)', [APPENDED_CHANNEL, toPosition(positions[positions.length - 1])]);
+      await client.query({ name: 'events-notify', text: 'SELECT pg_notify($1, $2)', values: [APPENDED_CHANNEL, toPosition(positions[positions.length - 1])] });
       return outcomes.map((outcome) =>
         outcome instanceof WrongExpectedRevision
           ? outcome
@@ -136,20 +136,21 @@ export class PostgresEventStore extends EventStore {
   }
 
   async readStream(stream: string): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<EventRow>(`SELECT ${COLUMNS} FROM events WHERE stream = $1 ORDER BY revision`, [stream]);
+    const { rows } = await this.pool.query<EventRow>({ name: 'events-read-stream', text: `SELECT ${COLUMNS} FROM events WHERE stream = $1 ORDER BY revision`, values: [stream] });
     return rows.map(toRecorded);
   }
 
   async readAll(after: Position, maxCount: number): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<EventRow>(`SELECT ${COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`, [
-      fromPosition(after),
-      maxCount,
-    ]);
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'events-read-all',
+      text: `SELECT ${COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`,
+      values: [fromPosition(after), maxCount],
+    });
     return rows.map(toRecorded);
   }
 
   async headPosition(): Promise<Position> {
-    const { rows } = await this.pool.query<{ position: string | null }>('SELECT max(position) AS position FROM events');
+    const { rows } = await this.pool.query<{ position: string | null }>({ name: 'events-head', text: 'SELECT max(position) AS position FROM events' });
     return rows[0].position === null ? START : toPosition(rows[0].position);
   }
 
