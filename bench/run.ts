@@ -34,7 +34,7 @@ import { benchRebuild, RebuildFigures } from './rebuild';
 import { markdownTables } from './report';
 import { BackendResult, Plan, Results, Row, RunFigures, TARGETS } from './figures';
 
-const QUICK: Plan = { quick: true, rounds: 1, bareSeconds: 1, serviceSeconds: 2.5, warmupSeconds: 0.5, lagSeconds: 2, lagSampleMs: 20, fsyncCreates: 150, rebuildEvents: 10_000, poolSize: 150 };
+const QUICK: Plan = { quick: true, rounds: 1, bareSeconds: 1, serviceSeconds: 2.5, warmupSeconds: 0.5, lagSeconds: 4, lagSampleMs: 20, fsyncCreates: 150, rebuildEvents: 10_000, poolSize: 150 };
 const FULL: Plan = { quick: false, rounds: 3, bareSeconds: 4, serviceSeconds: 6, warmupSeconds: 2, lagSeconds: 10, lagSampleMs: 20, fsyncCreates: 500, rebuildEvents: 100_000, poolSize: 500 };
 
 const startedAt = Date.now();
