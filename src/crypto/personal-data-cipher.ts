@@ -15,6 +15,8 @@ export class PersonalDataCipher {
   private readonly cache = new Map<string, Buffer>();
   // Accounts shredded by this process: a lookup that raced the shred must not cache the key again.
   private readonly shredded = new Set<string>();
+  // Opens that missed the cache and are reading the store: opens of the same account join the read.
+  private readonly lookups = new Map<string, Promise<Buffer | null>>();
 
   private readonly wrappingKey: Buffer;
 
@@ -57,8 +59,23 @@ export class PersonalDataCipher {
     if (this.shredded.has(accountId)) return null;
     const cached = this.cache.get(accountId);
     if (cached && !options.confirm) return cached;
+    if (options.create || options.confirm) return this.fetchKey(accountId, options.create, cached);
+    // Opens of one account arriving together (a projection batch opens many at once) share one
+    // read of the store and one unwrap, instead of each missing the cache and doing both.
+    let lookup = this.lookups.get(accountId);
+    if (!lookup) {
+      const started = this.fetchKey(accountId, false, undefined).finally(() => {
+        if (this.lookups.get(accountId) === started) this.lookups.delete(accountId);
+      });
+      this.lookups.set(accountId, started);
+      lookup = started;
+    }
+    return lookup;
+  }
+
+  private async fetchKey(accountId: string, create: boolean, cached: Buffer | undefined): Promise<Buffer | null> {
     // putIfAbsent answers the key already stored, if any: one call to the store either way.
-    const wrapped = options.create
+    const wrapped = create
       ? await this.keys.putIfAbsent(accountId, wrapDataKey(this.wrappingKey, accountId, randomBytes(32)))
       : await this.keys.get(accountId);
     // Shredded meanwhile, here (the set) or elsewhere (the store): forget it.

@@ -45,6 +45,13 @@ export class AccountEventCodec {
     return (await this.opened(accountId, stored, false)).event;
   }
 
+  /** The event without its sealed fields, opening nothing: what `decode` yields once the key is destroyed. */
+  decodeUnopened(stored: StoredEventData): AccountEvent {
+    if (!isAccountEventType(stored.type)) throw new Error(`Unknown account event type ${stored.type}`);
+    const { personal: _personal, sealed_fields: _names, ...data } = stored.data;
+    return { type: stored.type, data } as AccountEvent;
+  }
+
   /**
    * Decodes for a reviewer. `redacted`: the account is redacted now, so nothing is opened even if
    * its key still exists (a redaction whose shredding has not finished yet).
@@ -57,11 +64,11 @@ export class AccountEventCodec {
 
   /** The event with its personal data opened; `unopened` when it has some that stays sealed. */
   private async opened(accountId: string, stored: StoredEventData, redacted: boolean): Promise<{ event: AccountEvent; unopened: boolean }> {
-    if (!isAccountEventType(stored.type)) throw new Error(`Unknown account event type ${stored.type}`);
-    const { personal, sealed_fields: _names, ...data } = stored.data;
+    const event = this.decodeUnopened(stored);
+    const { personal } = stored.data;
     const opened = typeof personal === 'string' && !redacted ? ((await this.cipher.open(accountId, personal)) as Record<string, unknown> | undefined) : undefined;
-    if (opened) Object.assign(data, opened);
-    return { event: { type: stored.type, data } as AccountEvent, unopened: typeof personal === 'string' && opened === undefined };
+    if (opened) Object.assign(event.data, opened);
+    return { event, unopened: typeof personal === 'string' && opened === undefined };
   }
 }
 

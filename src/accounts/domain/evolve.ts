@@ -1,4 +1,4 @@
-import { Account, NO_PERSONAL_DATA, PERSONAL_FIELDS } from './account';
+import { Account, NO_PERSONAL_DATA, PERSONAL_FIELDS, PersonalField } from './account';
 import {
   ACCOUNT_CREATED,
   ACCOUNT_CREATION_ABANDONED,
@@ -65,6 +65,25 @@ export function evolve(state: Account | null, event: AccountEvent): Account | nu
     case ACCOUNT_EXTERNAL_ID_CHANGE_ABANDONED:
       // Fences only: a stream holding just the first of these folds to no account at all.
       return state;
+  }
+}
+
+const NO_FIELDS: readonly PersonalField[] = [];
+
+/**
+ * The personal fields `evolve` sets from this event, whatever they held before (a creation and a
+ * redaction set them all; an update, those it names as changed). Read from the event's clear parts
+ * alone: a fold needs an event's sealed values only for the fields no later event sets again.
+ */
+export function personalFieldsSetBy(event: AccountEvent): readonly PersonalField[] {
+  switch (event.type) {
+    case ACCOUNT_CREATED:
+    case ACCOUNT_REDACTED:
+      return PERSONAL_FIELDS;
+    case ACCOUNT_UPDATED:
+      return event.data.changed.filter((field): field is PersonalField => (PERSONAL_FIELDS as readonly string[]).includes(field));
+    default:
+      return NO_FIELDS;
   }
 }
 

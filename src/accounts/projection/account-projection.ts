@@ -2,9 +2,9 @@ import { EventEmitter, once } from 'node:events';
 import { EventStore, LogChunk, Position, RecordedEvent } from '../../storage/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../application/account-repository';
 import { AccountEventCodec } from '../application/account-event-codec';
-import { Account } from '../domain/account';
-import { evolve } from '../domain/evolve';
-import { ACCOUNT_REDACTED } from '../domain/events';
+import { Account, PersonalField } from '../domain/account';
+import { evolve, personalFieldsSetBy } from '../domain/evolve';
+import { ACCOUNT_REDACTED, AccountEvent } from '../domain/events';
 import { Alarm } from '../../storage/subscription-support';
 import { FreshRead } from '../../kernel/fresh-read';
 import { AccountReadModel, ProjectionLease, ProjectionLeaseLost } from './account-read-model.port';
@@ -275,15 +275,15 @@ export class AccountProjection {
     const current = new Map<string, { account: Account | null; revision: bigint }>();
     const accounts = await Promise.all(stored.map((row) => this.rows.toAccount(row)));
     stored.forEach((row, i) => current.set(row.id, { account: accounts[i], revision: row.revision }));
-    const decoded = await Promise.all(accountEvents.map((event) => this.codec.decode(accountIdOf(event), event)));
+    const applies = eventsToApply(accountEvents, current);
+    const decoded = await this.decode(accountEvents, applies);
 
     const changed = new Set<string>();
     const redacted: string[] = [];
     for (const [i, event] of accountEvents.entries()) {
+      if (!applies[i]) continue;
       const id = accountIdOf(event);
-      const before = current.get(id) ?? { account: null, revision: -1n };
-      if (event.revision <= before.revision) continue;
-      current.set(id, { account: evolve(before.account, decoded[i]), revision: event.revision });
+      current.set(id, { account: evolve(current.get(id)?.account ?? null, decoded[i]), revision: event.revision });
       changed.add(id);
       if (event.type === ACCOUNT_REDACTED) redacted.push(id);
     }
@@ -296,6 +296,41 @@ export class AccountProjection {
     );
     return this.readModel.commit(rows, from, to, lease);
   }
+
+  /**
+   * The batch's events to fold, opened only where the fold keeps what they seal: an event whose
+   * personal fields are all set again by a later event of the batch (or that seals only a status
+   * change's reason, which no state holds) is folded unopened. Its fields read as empty for a moment,
+   * and the later event sets them: the rows are those of opening every event, for a fraction of the
+   * decryptions when an account changes many times in one batch (a rebuild).
+   */
+  private decode(accountEvents: RecordedEvent[], applies: boolean[]): Promise<AccountEvent[]> {
+    const unopened = accountEvents.map((event) => this.codec.decodeUnopened(event));
+    const setLater = new Map<string, Set<PersonalField>>();
+    const opens = accountEvents.map(() => false);
+    for (let i = accountEvents.length - 1; i >= 0; i--) {
+      if (!applies[i]) continue;
+      const id = accountIdOf(accountEvents[i]);
+      const later = setLater.get(id) ?? new Set<PersonalField>();
+      setLater.set(id, later);
+      for (const field of personalFieldsSetBy(unopened[i])) {
+        if (!later.has(field)) opens[i] = true;
+        later.add(field);
+      }
+    }
+    return Promise.all(accountEvents.map((event, i) => (opens[i] ? this.codec.decode(accountIdOf(event), event) : unopened[i])));
+  }
+}
+
+/** Which events the rows do not hold yet: those past their row's revision (a restart may hand over some it does). */
+function eventsToApply(accountEvents: RecordedEvent[], rows: Map<string, { revision: bigint }>): boolean[] {
+  const reached = new Map([...rows].map(([id, { revision }]) => [id, revision]));
+  return accountEvents.map((event) => {
+    const id = accountIdOf(event);
+    if (event.revision <= (reached.get(id) ?? -1n)) return false;
+    reached.set(id, event.revision);
+    return true;
+  });
 }
 
 const accountIdOf = (event: RecordedEvent) => event.stream.slice(ACCOUNT_STREAM_PREFIX.length);
