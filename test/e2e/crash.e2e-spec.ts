@@ -437,7 +437,8 @@ describe('Crash: kill -9 at random moments', () => {
       expect(folds.size).toBeGreaterThan(0);
       expect(await readModelDocuments(dataDir)).toEqual(folds);
     }),
-    40_000,
+    // Up to 2 × PROJECTION_KILLS + 1 workers, each a ts-node start of its own (3 to 5 s on 2 busy cores).
+    120_000,
   );
 });
 
