@@ -28,6 +28,8 @@ export class SqliteWriter {
   private outbox: WriterCall[] = [];
   private failure: Error | null = null;
   private readonly exited: Promise<void>;
+  /** Replies received and not settled yet. */
+  private replies: WriterReply[] = [];
 
   constructor(
     setup: WriterSetup,
@@ -36,9 +38,11 @@ export class SqliteWriter {
     this.worker = workerOf(setup);
     // Only calls in flight keep the process alive: an idle writer must not hold a CLI or a test open.
     this.worker.unref();
-    // One message per batch, holding its replies.
+    // One message per batch, holding its replies: settled a few per turn (settleSome).
     this.worker.on('message', (replies: WriterReply[]) => {
-      for (const reply of replies) this.settle(reply);
+      const idle = this.replies.length === 0;
+      this.replies.push(...replies);
+      if (idle) this.settleSome();
     });
     this.worker.on('error', (error) => this.fail(error));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
@@ -73,6 +77,16 @@ export class SqliteWriter {
     await this.exited;
   }
 
+  /**
+   * Settles REPLIES_PER_TURN replies, and the rest in the next turns: each settled call goes on to
+   * answer its request there and then, and a batch of fifty answered in one turn would hold every
+   * other timer and request of the process for all of them.
+   */
+  private readonly settleSome = () => {
+    for (const reply of this.replies.splice(0, REPLIES_PER_TURN)) this.settle(reply);
+    if (this.replies.length > 0) setImmediate(this.settleSome);
+  };
+
   private settle(reply: WriterReply) {
     const call = this.pending.get(reply.id);
     if (!call) return;
@@ -83,6 +97,8 @@ export class SqliteWriter {
   }
 
   private fail(error: Error) {
+    // Replies already received are answers: their calls get them, not the failure.
+    for (const reply of this.replies.splice(0)) this.settle(reply);
     this.failure ??= error;
     this.outbox = [];
     for (const call of this.pending.values()) call.reject(error);
@@ -100,6 +116,8 @@ function revived({ name, message, fields }: SerializedError): Error {
 // ts-node's transpile-only mode does: the sources were type-checked already), keeping what it
 // transpiled in a cache keyed by the source's hash, as ts-jest does, so that a thread starts in
 // tens of milliseconds rather than loading the compiler each time.
+/** Replies settled per turn of the event loop: each goes on to answer its request (about 0.2 ms of CPU). */
+const REPLIES_PER_TURN = 8;
 const FROM_SOURCE = extname(__filename) === '.ts';
 const WORKER_FILE = join(__dirname, `sqlite-writer.worker${extname(__filename)}`);
 const TRANSPILING_BOOTSTRAP = `
