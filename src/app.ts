@@ -15,6 +15,7 @@ import { Clock } from './kernel/clock';
 import { IdFactory } from './kernel/ids';
 import { AppLogger, createRootLogger, LogSink, NestLogs } from './logging/logger';
 import { requestLogging } from './logging/request-logging';
+import { requestTimeout } from './limits/request-timeout';
 import { httpMetrics } from './metrics/http-metrics';
 import { MeteredEventStore } from './metrics/metered-event-store';
 import { Metrics } from './metrics/metrics';
@@ -69,8 +70,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.use(methodNotAllowed(() => express.router));
   app.use(authenticateRequest(app.get(ApiKeys)));
   app.use(jsonBody());
+  // Last: the time the handler takes is bounded, not the key check or the receiving of the body.
+  app.use(requestTimeout(config.requestTimeoutMs));
   app.enableShutdownHooks();
-  // Receiving a request (headers and body) is bounded like answering it (RequestTimeoutInterceptor).
+  // Receiving a request (headers and body) is bounded like answering it (src/limits/request-timeout.ts).
   const server = app.getHttpServer() as Server;
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(server.headersTimeout, config.requestTimeoutMs);
