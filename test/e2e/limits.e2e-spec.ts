@@ -36,7 +36,8 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
 });
 
 describe('REQUEST_TIMEOUT_MS', () => {
-  const t = appForEachSuite({ env: { REQUEST_TIMEOUT_MS: '300' } });
+  // Long enough for a cold app's first create on a busy machine (each test writes one before hanging a store).
+  const t = appForEachSuite({ env: { REQUEST_TIMEOUT_MS: '1500' } });
 
   it('answers 503 request_timeout with Retry-After when a store does not answer in time', async () => {
     const id = (await t.create({ entity_type: 'person' }).expect(201)).body.data.id;
