@@ -17,6 +17,7 @@ import { Clock } from './kernel/clock';
 import { IdFactory } from './kernel/ids';
 import { AppLogger, createRootLogger, LogSink, NestLogs } from './logging/logger';
 import { requestLogging } from './logging/request-logging';
+import { requestTimeout } from './limits/request-timeout';
 import { httpMetrics } from './metrics/http-metrics';
 import { MeteredEventStore } from './metrics/metered-event-store';
 import { Metrics } from './metrics/metrics';
@@ -80,10 +81,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.use(methodNotAllowed(() => express.router));
   app.use(authenticateRequest(app.get(ApiKeys)));
   app.use(jsonBody());
+  // The time the handler takes is bounded, not the key check or the receiving of the body.
+  app.use(requestTimeout(config.requestTimeoutMs));
   // Last, once a request's body is in: from here on its work is CPU until its first store call.
   app.use(turnBudget(REQUESTS_PER_TURN));
   app.enableShutdownHooks();
-  // Receiving a request (headers and body) is bounded like answering it (RequestTimeoutInterceptor).
+  // Receiving a request (headers and body) is bounded like answering it (src/limits/request-timeout.ts).
   const server = app.getHttpServer() as Server;
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(server.headersTimeout, config.requestTimeoutMs);

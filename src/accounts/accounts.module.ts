@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { fromServices } from '../nest-services';
 import { AccountErasure } from './application/account-erasure';
 import { AccountEventCodec } from './application/account-event-codec';
@@ -29,7 +30,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
 
 /** The Accounts slice: one handler per command and query. */
 @Module({
-  imports: [CqrsModule],
+  imports: [CqrsModule, IdempotencyModule],
   controllers: [AccountsController, AccountRelationshipsController],
   providers: [
     // Built by the composition root, as the CLI and the tests build them.

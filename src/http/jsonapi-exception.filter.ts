@@ -2,8 +2,8 @@ import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import type pino from 'pino';
 import { AppLogger } from '../logging/logger';
-import { JSONAPI_MEDIA_TYPE } from './json-body';
 import { toJsonApiError } from './to-jsonapi-error';
+import { answeredEarly, writeJsonApiError } from './write-jsonapi-error';
 
 @Catch()
 export class JsonApiExceptionFilter implements ExceptionFilter {
@@ -12,6 +12,8 @@ export class JsonApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost) {
     const http = host.switchToHttp();
     const response = http.getResponse<Response>();
+    // The late failure (or the late answer, which Express refuses) of a request already answered 503 request_timeout.
+    if (answeredEarly(response)) return;
     const error = toJsonApiError(exception);
     if (error.status >= 500) {
       // The name and stack say where; the message could echo input, so it stays out of the log.
@@ -21,10 +23,6 @@ export class JsonApiExceptionFilter implements ExceptionFilter {
       log.error({ error: e.name, stack: e.stack?.split('\n').slice(1, 8).join('\n') }, 'unhandled error');
     }
     if (response.headersSent) return;
-    // end(), not send(): send() would add Express's ETag of the error body, which a client could
-    // take for the account's revision (If-Match). An ETag the handler set before failing goes too.
-    response.removeHeader('ETag');
-    const body = JSON.stringify(error.body());
-    response.status(error.status).set(error.headers).type(JSONAPI_MEDIA_TYPE).set('Content-Length', String(Buffer.byteLength(body))).end(body);
+    writeJsonApiError(response, error);
   }
 }

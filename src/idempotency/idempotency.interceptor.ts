@@ -1,9 +1,10 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { applyDecorators, CallHandler, ExecutionContext, Injectable, NestInterceptor, Post, UseInterceptors } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { catchError, from, mergeMap, Observable, of, throwError } from 'rxjs';
 import { AuthenticatedRequest } from '../auth/api-key.guard';
 import { JsonApiError } from '../http/jsonapi-error';
 import { toJsonApiError } from '../http/to-jsonapi-error';
+import { answeredEarly } from '../http/write-jsonapi-error';
 import { readIdempotencyKey } from './idempotency-key';
 import { Answer, IdempotentExecution, IdempotentRequests } from './idempotent-requests';
 
@@ -20,9 +21,19 @@ export function idempotentExecution(request: Request): IdempotentExecution | nul
 }
 
 /**
- * Idempotency-Key on every POST, whatever its route: after the key check (401 and 403 come first
- * and are never kept), before the handler. Knows no slice: a handler names what its request is
- * about through `idempotentExecution(request)`.
+ * A POST route: Idempotency-Key on it, through IdempotencyInterceptor. Every POST route is declared
+ * with this, never with @Post (test/unit/idempotent-post.spec.ts checks the app's routes). The
+ * interceptor is on POST routes only, not global: a route with no interceptor at all skips Nest's
+ * RxJS pipeline (an observable, an AsyncResource and a bound function per interceptor, per request).
+ */
+export function IdempotentPost(path?: string): MethodDecorator {
+  return applyDecorators(Post(path), UseInterceptors(IdempotencyInterceptor));
+}
+
+/**
+ * Idempotency-Key on every POST, whatever its route (IdempotentPost): after the key check (401 and
+ * 403 come first and are never kept), before the handler. Knows no slice: a handler names what its
+ * request is about through `idempotentExecution(request)`.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -48,11 +59,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (execution.resumed) response.setHeader(REPLAYED_HEADER, 'true');
     return next.handle().pipe(
       mergeMap(async (body: unknown) => {
+        // Answered 503 request_timeout already: nothing is kept, as for an attempt that crashed.
+        if (answeredEarly(response)) return body;
         const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (response.hasHeader(name) ? [[name, String(response.getHeader(name))]] : [])));
         await execution.finish({ status: response.statusCode, headers, body });
         return body;
       }),
       catchError((error: unknown) => {
+        if (answeredEarly(response)) return throwError(() => error);
         const answer = toJsonApiError(error);
         const kept = execution.finish({ status: answer.status, headers: answer.headers, body: answer.body() }).catch(() => undefined);
         return from(kept).pipe(mergeMap(() => throwError(() => error)));

@@ -1,5 +1,4 @@
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AppLogger } from '../logging/logger';
 import { fromServices } from '../nest-services';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
@@ -29,8 +28,9 @@ class IdempotencySweeping implements OnApplicationBootstrap, BeforeApplicationSh
   }
 }
 
-/** Idempotency-Key on every POST of every slice. */
+/** Idempotency-Key on every POST of every slice: a slice imports this module, and declares its POST routes with IdempotentPost. */
 @Module({
-  providers: [fromServices(IdempotentRequests, (s) => s.idempotency), { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, IdempotencySweeping],
+  providers: [fromServices(IdempotentRequests, (s) => s.idempotency), IdempotencyInterceptor, IdempotencySweeping],
+  exports: [IdempotentRequests, IdempotencyInterceptor],
 })
 export class IdempotencyModule {}

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiKeyThrottlerGuard } from './api-key-throttler.guard';
-import { RequestTimeoutInterceptor } from './request-timeout.interceptor';
 
-/** Per-key rate limits and request timeouts. Imported after the auth module, so the key guard runs first. */
+/** Per-key rate limits (the request timeout is a middleware: src/limits/request-timeout.ts). Imported after the auth module, so the key guard runs first. */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
@@ -16,7 +15,6 @@ import { RequestTimeoutInterceptor } from './request-timeout.interceptor';
   ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyThrottlerGuard },
-    { provide: APP_INTERCEPTOR, useClass: RequestTimeoutInterceptor },
   ],
 })
 export class LimitsModule {}

@@ -13,6 +13,41 @@ import pino from 'pino';
  * Not pino-http: it makes two child loggers per request (one serializing the request), whether or
  * not anything is logged. Here the request's logger is made when a line is first written with it.
  */
+const REQUEST_LOGGER = Symbol('request logger');
+
+/**
+ * What the request's async context holds for AppLogger (nestjs-pino's Store has the same `logger`):
+ * the request's logger, made on first use. A class with a getter, not a Store given one by
+ * Object.defineProperty per request, which would turn each store into a slow dictionary object.
+ */
+class RequestLogger {
+  private made: pino.Logger | undefined;
+
+  constructor(
+    private readonly root: pino.Logger,
+    private readonly requestId: string,
+  ) {}
+
+  get logger(): pino.Logger {
+    return (this.made ??= this.root.child({ request_id: this.requestId }));
+  }
+}
+
+/**
+ * request.log as pino-http would set it (the exception filter logs with it, outside the async
+ * context): one getter on Express's request prototype, rather than one property defined on each
+ * request, which would make every request a dictionary-mode object for all that reads it later.
+ */
+function defineRequestLog(requestPrototype: object): void {
+  if (Object.prototype.hasOwnProperty.call(requestPrototype, 'log')) return;
+  Object.defineProperty(requestPrototype, 'log', {
+    configurable: true,
+    get(this: { [REQUEST_LOGGER]?: RequestLogger }) {
+      return this[REQUEST_LOGGER]?.logger;
+    },
+  });
+}
+
 export function requestLogging(options: {
   logger: pino.Logger;
   /** Gives the request its id (src/http/request-context.ts). */
@@ -23,13 +58,9 @@ export function requestLogging(options: {
 }): RequestHandler {
   return (request, response, next) => {
     const started = Date.now();
-    const requestId = options.requestId(request, response);
-    let logger: pino.Logger | undefined;
-    const requestLogger = () => (logger ??= options.logger.child({ request_id: requestId }));
-    const store = new Store(options.logger);
-    Object.defineProperty(store, 'logger', { get: requestLogger, enumerable: true });
-    // request.log as pino-http would set it: the exception filter logs with it, outside the store.
-    Object.defineProperty(request, 'log', { get: requestLogger, configurable: true });
+    const requestLogger = new RequestLogger(options.logger, options.requestId(request, response));
+    defineRequestLog(Object.getPrototypeOf(request) as object);
+    (request as Request & { [REQUEST_LOGGER]?: RequestLogger })[REQUEST_LOGGER] = requestLogger;
 
     if (options.logEachRequest) {
       // 'close' alone for an answer cut short; the line is written once either way.
@@ -37,12 +68,13 @@ export function requestLogging(options: {
         response.off('finish', finished);
         response.off('close', finished);
         const line = { method: request.method, route: options.routeOf(request), status: response.statusCode, duration_ms: Date.now() - started };
-        if (response.statusCode >= 500) requestLogger().error(line, 'request');
-        else requestLogger().info(line, 'request');
+        if (response.statusCode >= 500) requestLogger.logger.error(line, 'request');
+        else requestLogger.logger.info(line, 'request');
       };
       response.on('finish', finished);
       response.on('close', finished);
     }
-    storage.run(store, next);
+    // AppLogger reads `logger` of what the store holds, as of nestjs-pino's Store.
+    storage.run(requestLogger as unknown as Store, next);
   };
 }

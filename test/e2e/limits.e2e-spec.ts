@@ -36,7 +36,8 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
 });
 
 describe('REQUEST_TIMEOUT_MS', () => {
-  const t = appForEachSuite({ env: { REQUEST_TIMEOUT_MS: '300' } });
+  // Long enough for a cold app's first create on a busy machine (each test writes one before hanging a store).
+  const t = appForEachSuite({ env: { REQUEST_TIMEOUT_MS: '1500' } });
 
   it('answers 503 request_timeout with Retry-After when a store does not answer in time', async () => {
     const id = (await t.create({ entity_type: 'person' }).expect(201)).body.data.id;
@@ -52,6 +53,25 @@ describe('REQUEST_TIMEOUT_MS', () => {
     } finally {
       readModel.get = get;
     }
+    await t.get(id).expect(200);
+  });
+
+  it('drops the answer a handler gives after the 503: nothing more is written, nothing logged as an error', async () => {
+    const id = (await t.create({ entity_type: 'person' }).expect(201)).body.data.id;
+    const readModel = t.app.get(AccountReadModel);
+    const get = readModel.get.bind(readModel);
+    let answerLate: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (readModel.get = (...args) => new Promise((late) => (answerLate = () => late(get(...args).finally(resolve))))));
+    try {
+      const answer = await t.get(id).expect(503);
+      expect(answer.body.errors).toEqual([expect.objectContaining({ code: 'request_timeout' })]);
+      answerLate();
+      await answered;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      readModel.get = get;
+    }
+    expect(t.logs.filter((line) => line.includes('unhandled error'))).toEqual([]);
     await t.get(id).expect(200);
   });
 });

@@ -1,3 +1,4 @@
+import { AccountReadModel } from '../../src/accounts/projection/account-read-model.port';
 import { ACCOUNTS, removeDir, startApp, TestApp } from '../support/app-harness';
 
 // Logs (pino, nestjs-pino): one JSON line per request with its id, route pattern, status and
@@ -100,6 +101,23 @@ describe('logs, at debug level', () => {
   it('gives the lines written while serving a request that request\'s id', () => {
     const command = lines.find((line) => line.message === 'command' && line.command === 'CreateAccount');
     expect(command?.request_id).toBe(requestId);
+  });
+});
+
+describe('an unhandled error', () => {
+  it("is logged with its request's id (the exception filter logs with request.log)", async () => {
+    const t = await startApp();
+    try {
+      const readModel = t.app.get(AccountReadModel);
+      readModel.list = () => Promise.reject(new Error('the read model failed'));
+      const answer = await t.http().get(ACCOUNTS).set('X-Api-Key', t.key).set('X-Request-Id', 'failing-request-1').expect(500);
+      expect(answer.headers['x-request-id']).toBe('failing-request-1');
+      const logged = t.logs.map((line) => JSON.parse(line) as Line).filter((line) => line.message === 'unhandled error');
+      expect(logged).toEqual([expect.objectContaining({ level: 'error', request_id: 'failing-request-1', error: 'Error' })]);
+    } finally {
+      await t.close();
+      removeDir(t.dataDir);
+    }
   });
 });
 

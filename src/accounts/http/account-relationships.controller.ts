@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Request, Response } from 'express';
 import { CurrentActor, RequiresScope } from '../../auth/api-key.guard';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { idempotentExecution } from '../../idempotency/idempotency.interceptor';
+import { IdempotentPost, idempotentExecution } from '../../idempotency/idempotency.interceptor';
 import { Actor } from '../../kernel/tenant';
 import { ChangeRelatedCommand } from '../application/change-related';
 import { AccountView, GetAccountQuery } from '../application/get-account';
@@ -35,7 +35,7 @@ export class AccountRelationshipsController {
     return this.read('sessions', id, actor, request, response);
   }
 
-  @Post(':id/relationships/sessions')
+  @IdempotentPost(':id/relationships/sessions')
   @LinkRelatedDocs('sessions')
   @HttpCode(200)
   @RequiresScope('accounts:write')
@@ -57,7 +57,7 @@ export class AccountRelationshipsController {
     return this.read('documents', id, actor, request, response);
   }
 
-  @Post(':id/relationships/documents')
+  @IdempotentPost(':id/relationships/documents')
   @LinkRelatedDocs('documents')
   @HttpCode(200)
   @RequiresScope('accounts:write')

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Patch, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Request, Response } from 'express';
 import { CurrentActor, requireScope, RequiresScope } from '../../auth/api-key.guard';
@@ -7,7 +7,7 @@ import { ACCOUNT_ID_PATTERN } from '../../kernel/ids';
 import { Actor } from '../../kernel/tenant';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { publicBaseUrl } from '../../http/public-url';
-import { idempotentExecution } from '../../idempotency/idempotency.interceptor';
+import { IdempotentPost, idempotentExecution } from '../../idempotency/idempotency.interceptor';
 import { ChangeStatusCommand } from '../application/change-status';
 import { CreateAccountCommand, RecordedAccountId } from '../application/create-account';
 import { AccountView, GetAccountQuery } from '../application/get-account';
@@ -40,7 +40,7 @@ export class AccountsController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  @Post()
+  @IdempotentPost()
   @CreateAccountDocs()
   @HttpCode(201)
   @RequiresScope('accounts:write')
@@ -98,7 +98,7 @@ export class AccountsController {
     return this.answer(written, response);
   }
 
-  @Post(':id/status')
+  @IdempotentPost(':id/status')
   @ChangeStatusDocs()
   @HttpCode(200)
   @RequiresScope('accounts:write')
@@ -118,7 +118,7 @@ export class AccountsController {
     return this.answer(written, response);
   }
 
-  @Post(':id/redact')
+  @IdempotentPost(':id/redact')
   @RedactAccountDocs()
   @HttpCode(200)
   @RequiresScope('accounts:write')
