@@ -28,8 +28,6 @@ export class SqliteWriter {
   private outbox: WriterCall[] = [];
   private failure: Error | null = null;
   private readonly exited: Promise<void>;
-  /** Replies received and not settled yet. */
-  private replies: WriterReply[] = [];
 
   constructor(
     setup: WriterSetup,
@@ -38,11 +36,9 @@ export class SqliteWriter {
     this.worker = workerOf(setup);
     // Only calls in flight keep the process alive: an idle writer must not hold a CLI or a test open.
     this.worker.unref();
-    // One message per batch, holding its replies: settled a few per turn (settleSome).
+    // One message per batch, holding its replies.
     this.worker.on('message', (replies: WriterReply[]) => {
-      const idle = this.replies.length === 0;
-      this.replies.push(...replies);
-      if (idle) this.settleSome();
+      for (const reply of replies) this.settle(reply);
     });
     this.worker.on('error', (error) => this.fail(error));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
@@ -77,16 +73,6 @@ export class SqliteWriter {
     await this.exited;
   }
 
-  /**
-   * Settles REPLIES_PER_TURN replies, and the rest in the next turns: each settled call goes on to
-   * answer its request there and then, and a batch of fifty answered in one turn would hold every
-   * other timer and request of the process for all of them.
-   */
-  private readonly settleSome = () => {
-    for (const reply of this.replies.splice(0, REPLIES_PER_TURN)) this.settle(reply);
-    if (this.replies.length > 0) setImmediate(this.settleSome);
-  };
-
   private settle(reply: WriterReply) {
     const call = this.pending.get(reply.id);
     if (!call) return;
@@ -97,8 +83,6 @@ export class SqliteWriter {
   }
 
   private fail(error: Error) {
-    // Replies already received are answers: their calls get them, not the failure.
-    for (const reply of this.replies.splice(0)) this.settle(reply);
     this.failure ??= error;
     this.outbox = [];
     for (const call of this.pending.values()) call.reject(error);
@@ -116,8 +100,6 @@ function revived({ name, message, fields }: SerializedError): Error {
 // ts-node's transpile-only mode does: the sources were type-checked already), keeping what it
 // transpiled in a cache keyed by the source's hash, as ts-jest does, so that a thread starts in
 // tens of milliseconds rather than loading the compiler each time.
-/** Replies settled per turn of the event loop: each goes on to answer its request (about 0.2 ms of CPU). */
-const REPLIES_PER_TURN = 8;
 const FROM_SOURCE = extname(__filename) === '.ts';
 const WORKER_FILE = join(__dirname, `sqlite-writer.worker${extname(__filename)}`);
 const TRANSPILING_BOOTSTRAP = `
