@@ -155,6 +155,27 @@ describePostgres('Erasure on PostgreSQL', (database) => {
     }
   });
 
+  it('finishes the erasure before the destroy returns when what could still read the key is a transaction of the moment', async () => {
+    const { ids, keys } = await accounts(30);
+    const victim = ids.at(-1)!;
+    const other = await pool.connect();
+    try {
+      // A projection batch, say, reading while the redaction deletes the key: it ends within milliseconds.
+      await other.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await other.query('SELECT count(*) FROM api_keys');
+      const destroyed = store.destroy(victim);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await other.query('COMMIT');
+      await destroyed;
+      // Told it is done, it is: no pending erasure, no copy of the key in any page.
+      expect((await pool.query('SELECT 1 FROM data_key_erasures')).rowCount).toBe(0);
+      expect(holding(await dataKeyPages(), keys.get(victim)!)).toBe(false);
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      other.release();
+    }
+  });
+
   it('keeps an erasure pending while a transaction older than the destroy can still read the key, and completes it by itself after', async () => {
     const { ids, keys } = await accounts(30);
     const victim = ids.at(-1)!;

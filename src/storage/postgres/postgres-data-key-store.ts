@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { DatabaseError, Pool } from 'pg';
 import { DataKeyStore, Rewrap, WrappedDataKey } from '../../crypto/data-key-store.port';
 import { GroupedCalls } from '../grouped-calls';
@@ -18,6 +19,13 @@ export interface PostgresDataKeyStoreOptions {
   rewriteLockTimeoutMs?: number;
   /** How often pending erasures are tried again in the background. */
   retryIntervalMs?: number;
+  /**
+   * How long a destroy keeps trying to finish its erasure while transactions older than its delete
+   * (the queries and commits of the moment: a projection batch, a read) may still read the key:
+   * those end within milliseconds, and the caller is then told of a finished erasure. Past this, a
+   * long transaction holds it, and the background retries finish it.
+   */
+  settleTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +53,7 @@ export interface PostgresDataKeyStoreOptions {
 export class PostgresDataKeyStore extends DataKeyStore {
   private readonly rewriteLockTimeoutMs: number;
   private readonly retryIntervalMs: number;
+  private readonly settleTimeoutMs: number;
   private retry: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -55,6 +64,7 @@ export class PostgresDataKeyStore extends DataKeyStore {
     super();
     this.rewriteLockTimeoutMs = options.rewriteLockTimeoutMs ?? 2000;
     this.retryIntervalMs = options.retryIntervalMs ?? 30_000;
+    this.settleTimeoutMs = options.settleTimeoutMs ?? 2000;
   }
 
   /**
@@ -108,7 +118,8 @@ export class PostgresDataKeyStore extends DataKeyStore {
         await client.query('INSERT INTO data_key_erasures (account_id, partition) VALUES ($1, $2)', [accountId, gone.rows[0].partition]);
       }
     });
-    await this.finishErasures();
+    const deadline = Date.now() + this.settleTimeoutMs;
+    for (let waitMs = 5; (await this.finishErasures()) > 0 && Date.now() < deadline; waitMs = Math.min(2 * waitMs, 100)) await delay(waitMs);
   }
 
   /**
