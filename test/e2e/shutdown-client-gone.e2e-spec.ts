@@ -2,8 +2,9 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACCOUNT_CREATED } from '../../src/accounts/domain/events';
-import { AppendResult, EventStore, EventToAppend, ExpectedRevision, Position, RecordedEvent, START } from '../../src/storage/event-store.port';
+import { AppendResult, EventToAppend, ExpectedRevision, START } from '../../src/storage/event-store.port';
 import { ACCOUNTS, removeDir, startApp, TestApp, tempDataDir } from '../support/app-harness';
+import { ForwardingEventStore } from '../support/forwarding-event-store';
 import { openServices } from '../support/services';
 
 // A client that hangs up while its request is being handled closes its connection, so the server has
@@ -11,16 +12,13 @@ import { openServices } from '../support/services';
 // that handler's answer before it closes the stores under it.
 
 /** An event store whose account appends wait at a gate the test opens: a request held mid-write. */
-class GatedEventStore extends EventStore {
+class GatedEventStore extends ForwardingEventStore {
   private open!: () => void;
   readonly gate = new Promise<void>((resolve) => (this.open = resolve));
   private reached!: () => void;
   /** Resolves once an account append is waiting at the gate. */
   readonly waiting = new Promise<void>((resolve) => (this.reached = resolve));
 
-  constructor(private readonly inner: EventStore) {
-    super();
-  }
   openGate(): void {
     this.open();
   }
@@ -29,22 +27,7 @@ class GatedEventStore extends EventStore {
       this.reached();
       await this.gate;
     }
-    return this.inner.appendToStream(stream, events, expected);
-  }
-  override readStream(stream: string): Promise<RecordedEvent[]> {
-    return this.inner.readStream(stream);
-  }
-  override readAll(after: Position, maxCount: number): Promise<RecordedEvent[]> {
-    return this.inner.readAll(after, maxCount);
-  }
-  override headPosition(prefixes?: string[]): Promise<Position> {
-    return this.inner.headPosition(prefixes);
-  }
-  override onAppended(listener: (position: Position) => void): () => void {
-    return this.inner.onAppended(listener);
-  }
-  override close(): Promise<void> {
-    return this.inner.close();
+    return super.appendToStream(stream, events, expected);
   }
 }
 

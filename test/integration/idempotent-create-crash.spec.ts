@@ -9,8 +9,9 @@ import { ACCOUNT_CREATED } from '../../src/accounts/domain/events';
 import { IdempotencyRecord, IdempotencyRecordKey, IdempotencyStore, Reservation, ReservationClaim, StoredAnswer } from '../../src/idempotency/idempotency-store.port';
 import { IDEMPOTENCY_DEFAULTS } from '../../src/idempotency/idempotent-requests';
 import { Clock } from '../../src/kernel/clock';
-import { AppendResult, EventStore, EventToAppend, ExpectedRevision, Position, RecordedEvent, START } from '../../src/storage/event-store.port';
+import { AppendResult, EventStore, EventToAppend, ExpectedRevision, START } from '../../src/storage/event-store.port';
 import { ACCOUNTS, removeDir, startApp, TestApp, tempDataDir } from '../support/app-harness';
+import { ForwardingEventStore } from '../support/forwarding-event-store';
 import { openServices } from '../support/services';
 
 jest.setTimeout(60_000);
@@ -80,14 +81,14 @@ class DyingIdempotencyStore extends IdempotencyStore {
 }
 
 /** The event store of a process whose first append to an account stream dies (`before` it is written) or fails (`after`). */
-class FailingEventStore extends EventStore {
+class FailingEventStore extends ForwardingEventStore {
   /** The stream the append was for. */
   stream: string | null = null;
   constructor(
-    private readonly inner: EventStore,
+    inner: EventStore,
     private readonly how: { halt: Halt; when: 'before' } | { when: 'after' },
   ) {
-    super();
+    super(inner);
   }
   override async appendToStream(stream: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.stream !== null || !stream.startsWith('account-')) return this.inner.appendToStream(stream, events, expected);
@@ -96,21 +97,6 @@ class FailingEventStore extends EventStore {
     await this.inner.appendToStream(stream, events, expected);
     // Written, but the process does not learn it (the connection broke, say): the request fails with a 500.
     throw new Error('the connection to the event store broke after the append');
-  }
-  override readStream(stream: string): Promise<RecordedEvent[]> {
-    return this.inner.readStream(stream);
-  }
-  override readAll(after: Position, maxCount: number): Promise<RecordedEvent[]> {
-    return this.inner.readAll(after, maxCount);
-  }
-  override headPosition(prefixes?: string[]): Promise<Position> {
-    return this.inner.headPosition(prefixes);
-  }
-  override onAppended(listener: (position: Position) => void): () => void {
-    return this.inner.onAppended(listener);
-  }
-  override close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
